@@ -1,0 +1,1 @@
+//! memsynth's runtime: actors, OSC, audio output (built in later stages), and the `memsynth` command.

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs what memsynth needs to build and test, and nothing that is already there.
+# Sourced by scripts/demo.sh and scripts/test.sh; safe to run again.
+set -euo pipefail
+
+# System packages the build needs (C tool-chain helpers for -sys crates).
+MEMSYNTH_APT_PACKAGES=(pkg-config)
+
+missing=()
+for pkg in "${MEMSYNTH_APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  if [ "$(id -u)" = 0 ]; then sudo=""; elif command -v sudo >/dev/null; then sudo="sudo"; else
+    echo "memsynth needs these packages: ${missing[*]}; install them (apt-get install ${missing[*]}) and run again" >&2
+    exit 1
+  fi
+  echo "installing ${missing[*]} …" >&2
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+if ! command -v cargo >/dev/null; then
+  echo "memsynth needs the Rust tool-chain (cargo); install it from rustup and run again" >&2
+  exit 1
+fi
