@@ -11,10 +11,11 @@ use super::N_MELS;
 /// Coefficients per frame.
 pub const N_MFCC: usize = 20;
 
-/// MFCC of a log-mel frame, as a dense 20 × 128 DCT matrix planned once.
+/// MFCC of a log-mel frame, as a dense DCT matrix planned once.
 #[derive(Debug, Clone)]
 pub struct Mfcc {
-    dct: Vec<f32>,
+    /// Mel-major (128 × 20): each mel band adds into all coefficients at once (vectorised).
+    dct: Vec<[f32; N_MFCC]>,
 }
 
 impl Default for Mfcc {
@@ -28,10 +29,10 @@ impl Mfcc {
     pub fn new() -> Self {
         let n = N_MELS as f64;
         let db_per_neper = 20.0 / std::f64::consts::LN_10;
-        let dct = (0..N_MFCC)
-            .flat_map(|k| {
-                let scale = if k == 0 { (1.0 / n).sqrt() } else { (2.0 / n).sqrt() };
-                (0..N_MELS).map(move |m| {
+        let dct = (0..N_MELS)
+            .map(|m| {
+                std::array::from_fn(|k| {
+                    let scale = if k == 0 { (1.0 / n).sqrt() } else { (2.0 / n).sqrt() };
                     let angle = std::f64::consts::PI * k as f64 * (2 * m + 1) as f64 / (2.0 * n);
                     (scale * angle.cos() * db_per_neper) as f32
                 })
@@ -44,9 +45,13 @@ impl Mfcc {
     /// (`N_MFCC` values).
     pub fn process(&self, log_mel: &[f32], out: &mut [f32]) {
         debug_assert_eq!(log_mel.len(), N_MELS);
-        for (o, row) in out.iter_mut().zip(self.dct.chunks_exact(N_MELS)) {
-            *o = row.iter().zip(log_mel).map(|(d, x)| d * x).sum();
+        let mut sum = [0.0f32; N_MFCC];
+        for (d, x) in self.dct.iter().zip(log_mel) {
+            for (s, d) in sum.iter_mut().zip(d) {
+                *s += d * x;
+            }
         }
+        out.copy_from_slice(&sum);
     }
 }
 
@@ -69,7 +74,7 @@ mod tests {
         let db = 20.0 / std::f32::consts::LN_10;
         for a in 0..N_MFCC {
             for b in 0..N_MFCC {
-                let dot: f32 = (0..N_MELS).map(|m| mfcc.dct[a * N_MELS + m] * mfcc.dct[b * N_MELS + m]).sum::<f32>() / (db * db);
+                let dot: f32 = mfcc.dct.iter().map(|row| row[a] * row[b]).sum::<f32>() / (db * db);
                 let want = if a == b { 1.0 } else { 0.0 };
                 assert!((dot - want).abs() < 1e-4, "rows {a},{b}: {dot}");
             }

@@ -81,7 +81,7 @@ impl Stft {
     pub fn magnitude_at(&mut self, signal: &[f32], t: usize, out: &mut [f32]) {
         self.transform_frame_at(signal, t);
         for (m, c) in out.iter_mut().zip(&self.spectrum) {
-            *m = c.norm() as f32;
+            *m = c.norm_sqr().sqrt() as f32;
         }
     }
 
