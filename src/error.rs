@@ -15,7 +15,9 @@ pub enum Error {
         source: std::io::Error,
     },
     /// The file is not audio in a format memsynth reads.
-    #[error("{path}: not a supported audio file ({reason}); memsynth reads WAV, FLAC, OGG Vorbis and MP3")]
+    #[error(
+        "{path}: not a supported audio file ({reason}); memsynth reads WAV, FLAC, OGG Vorbis and MP3"
+    )]
     Unsupported {
         /// The file.
         path: PathBuf,

@@ -71,7 +71,10 @@ struct Check<'a> {
 impl Check<'_> {
     fn close(&mut self, feature: &str, ours: &[f32], theirs: &[f32], tolerance: f32) {
         let (diff, at) = max_abs_diff(ours, theirs);
-        println!("{:>15} {feature:>12}: max |diff| {diff:.2e} (tolerance {tolerance:.0e})", self.case);
+        println!(
+            "{:>15} {feature:>12}: max |diff| {diff:.2e} (tolerance {tolerance:.0e})",
+            self.case
+        );
         if diff > tolerance || diff.is_nan() {
             self.failures.push(format!(
                 "{}: {feature} differs by {diff:.3e} at index {at} (ours {}, librosa {}), tolerance {tolerance:.0e}",
@@ -104,13 +107,19 @@ fn compare(ours: &Features, st: &SafeTensors, check: &mut Check) {
     check.close("contrast", ours.contrast.as_slice(), &tensor(st, "contrast"), 1e-3);
     check.close("onset", &ours.onset, &tensor(st, "onset"), 1e-4);
     check.close("onset_bands", ours.onset_bands.as_slice(), &tensor(st, "onset_bands"), 1e-4);
-    check.close("tempogram", &every_16th_frame(&ours.tempogram), &tensor(st, "tempogram_every16"), 1e-5);
+    check.close(
+        "tempogram",
+        &every_16th_frame(&ours.tempogram),
+        &tensor(st, "tempogram_every16"),
+        1e-5,
+    );
 }
 
 #[test]
 fn features_match_librosa() {
     let index: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(fixtures().join("index.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(fixtures().join("index.json")).unwrap())
+            .unwrap();
     let mut extractor = FeatureExtractor::new();
     let mut failures = Vec::new();
     let mut compared = 0;

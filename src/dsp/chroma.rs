@@ -64,9 +64,8 @@ impl Chroma {
                 dense[row * N_FFT + k] = if norm > 0.0 { w / norm * octave } else { 0.0 };
             }
         }
-        let weights = (0..N_BINS)
-            .map(|k| std::array::from_fn(|c| dense[c * N_FFT + k] as f32))
-            .collect();
+        let weights =
+            (0..N_BINS).map(|k| std::array::from_fn(|c| dense[c * N_FFT + k] as f32)).collect();
         Self { weights }
     }
 

@@ -16,7 +16,10 @@ impl FrameMatrix {
 
     /// Wraps frame-major data; `data.len()` must be a multiple of `width`.
     pub fn from_vec(width: usize, data: Vec<f32>) -> Self {
-        assert!(width > 0 && data.len().is_multiple_of(width), "data is not whole frames of {width}");
+        assert!(
+            width > 0 && data.len().is_multiple_of(width),
+            "data is not whole frames of {width}"
+        );
         Self { width, data }
     }
 

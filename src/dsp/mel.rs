@@ -18,7 +18,11 @@ pub fn hz_to_mel(hz: f64) -> f64 {
 
 /// Mel to Hz on the Slaney scale (`librosa.mel_to_hz(htk=False)`).
 pub fn mel_to_hz(mel: f64) -> f64 {
-    if mel >= MIN_LOG_MEL { MIN_LOG_HZ * (log_step() * (mel - MIN_LOG_MEL)).exp() } else { F_SP * mel }
+    if mel >= MIN_LOG_MEL {
+        MIN_LOG_HZ * (log_step() * (mel - MIN_LOG_MEL)).exp()
+    } else {
+        F_SP * mel
+    }
 }
 
 /// Triangular mel filters with Slaney area normalisation (`librosa.filters.mel(norm="slaney")`),
@@ -158,7 +162,9 @@ mod tests {
         let (lo, hi) = (hz_to_mel(0.0), hz_to_mel(F_MAX as f64));
         let centre_hz = |m: usize| mel_to_hz(lo + (hi - lo) * (m + 1) as f64 / (N_MELS + 1) as f64);
         let nearest = (0..N_MELS)
-            .min_by(|a, b| (centre_hz(*a) - 1000.0).abs().total_cmp(&(centre_hz(*b) - 1000.0).abs()))
+            .min_by(|a, b| {
+                (centre_hz(*a) - 1000.0).abs().total_cmp(&(centre_hz(*b) - 1000.0).abs())
+            })
             .unwrap();
         assert_eq!(peak, nearest);
         assert_eq!(peak, 37);

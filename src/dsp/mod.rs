@@ -20,13 +20,13 @@ mod stft;
 mod tempogram;
 
 pub use chroma::{Chroma, N_CHROMA};
-/// A complex spectrum value (re-exported from `realfft`, whose FFTs the STFT uses).
-pub use realfft::num_complex::Complex32;
 pub use features::{FeatureExtractor, Features};
 pub use frames::FrameMatrix;
 pub use mel::{LogMel, MelFilterbank, hz_to_mel, mel_to_hz};
 pub use mfcc::{Mfcc, N_MFCC};
-pub use onset::{ONSET_BAND_EDGES, ONSET_DELAY_FRAMES, OnsetStrength, N_ONSET_BANDS};
+pub use onset::{N_ONSET_BANDS, ONSET_BAND_EDGES, ONSET_DELAY_FRAMES, OnsetStrength};
+/// A complex spectrum value (re-exported from `realfft`, whose FFTs the STFT uses).
+pub use realfft::num_complex::Complex32;
 pub use spectral::{N_CONTRAST, SpectralShape, SpectralStats};
 pub use stft::{Istft, Stft, hann_window};
 pub use tempogram::{TEMPOGRAM_WIN, Tempogram};

@@ -86,7 +86,11 @@ impl SpectralStats {
         let total: f64 = magnitude.iter().map(|m| f64::from(*m)).sum();
         let (centroid, bandwidth) = if total >= f64::from(f32::MIN_POSITIVE) {
             let weighted = |g: &dyn Fn(f64) -> f64| -> f64 {
-                magnitude.iter().zip(&self.freqs).map(|(m, f)| f64::from(*m) * g(f64::from(*f))).sum()
+                magnitude
+                    .iter()
+                    .zip(&self.freqs)
+                    .map(|(m, f)| f64::from(*m) * g(f64::from(*f)))
+                    .sum()
             };
             let centroid = weighted(&|f| f) / total;
             let variance = weighted(&|f| (f - centroid).powi(2)) / total;

@@ -242,7 +242,9 @@ mod tests {
         let x: Vec<f32> = (0..30_000u32)
             .map(|n| {
                 let n = n as f32;
-                0.5 * (n * 0.031).sin() + 0.3 * (n * 0.0071).cos() + 0.1 * ((n * 12.9898).sin() * 43758.55).fract()
+                0.5 * (n * 0.031).sin()
+                    + 0.3 * (n * 0.0071).cos()
+                    + 0.1 * ((n * 12.9898).sin() * 43758.55).fract()
             })
             .collect();
         let mut stft = Stft::new(N_FFT, HOP);

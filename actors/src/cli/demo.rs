@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
-use memsynth::demolib::{DemoLibraryOptions, GroundTruth};
+use memsynth::demolib::{DemoLibraryOptions, GENERATOR_VERSION, GroundTruth, LibraryIndex};
 use memsynth::dsp::{FRAME_RATE, FeatureExtractor, Features, N_CHROMA, SAMPLE_RATE, TEMPOGRAM_WIN};
 
 const PITCHES: [&str; 12] = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"];
@@ -35,19 +35,29 @@ struct TrackReport {
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let library = args.data.join("demo-library");
-    if !library.join("library.json").exists() {
-        println!("making the demo library in {} (first run only) …", library.display());
-        super::demo_library::write_with_progress(&library, &DemoLibraryOptions::default())?;
-    }
-    let mut tracks: Vec<PathBuf> = std::fs::read_dir(&library)
-        .with_context(|| format!("cannot list {}", library.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "wav"))
-        .collect();
-    tracks.sort();
-    anyhow::ensure!(!tracks.is_empty(), "{} holds no tracks; delete it and run again", library.display());
+    let index = match read_index(&library) {
+        Some(index) if index.generator_version == GENERATOR_VERSION => index,
+        found => {
+            let why = if found.is_some() {
+                "it was made by an older generator"
+            } else {
+                "first run only"
+            };
+            println!("making the demo library in {} ({why}) …", library.display());
+            super::demo_library::write_with_progress(&library, &DemoLibraryOptions::default())?;
+            read_index(&library)
+                .context("the demo library was written but its library.json cannot be read")?
+        }
+    };
+    let tracks: Vec<PathBuf> = index.tracks.iter().map(|t| library.join(&t.audio)).collect();
+    anyhow::ensure!(
+        !tracks.is_empty(),
+        "{} holds no tracks; delete it and run again",
+        library.display()
+    );
 
-    let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let jobs =
+        args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let bar = ProgressBar::new(tracks.len() as u64).with_style(
         ProgressStyle::with_template("analysing {bar:30} {pos}/{len} tracks, {elapsed} [{msg}]")
             .expect("valid template"),
@@ -88,7 +98,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 fn analyse(path: &Path, extractor: &mut FeatureExtractor) -> anyhow::Result<TrackReport> {
     let started = cpu_time::ThreadTime::now();
     let truth: GroundTruth = serde_json::from_str(
-        &std::fs::read_to_string(path.with_extension("json")).context("reading its ground truth")?,
+        &std::fs::read_to_string(path.with_extension("json"))
+            .context("reading its ground truth")?,
     )
     .context("parsing its ground truth")?;
     let audio = memsynth::audio::load(path)?;
@@ -124,15 +135,19 @@ fn tempogram_peak_bpm(f: &Features) -> f32 {
         }
     }
     let lag_of = |bpm: f32| (60.0 * FRAME_RATE / bpm).round() as usize;
-    let best = (lag_of(200.0)..=lag_of(60.0)).max_by(|a, b| mean[*a].total_cmp(&mean[*b])).unwrap_or(1);
+    let best =
+        (lag_of(200.0)..=lag_of(60.0)).max_by(|a, b| mean[*a].total_cmp(&mean[*b])).unwrap_or(1);
     60.0 * FRAME_RATE / best as f32
 }
 
 fn print_summary(reports: &[TrackReport], wall: f64) {
-    println!("{:<34} {:<10} {:>6} {:>7} {:>9} {:>11} {:>9} {:>9}", "track", "style", "min", "frames", "key", "top chroma", "tempo", "tg peak");
+    println!(
+        "{:<30} {:<13} {:>5} {:>7} {:>9} {:>10} {:>6} {:>8}",
+        "track", "style", "min", "frames", "key", "top chroma", "tempo", "tg peak"
+    );
     for r in reports {
         println!(
-            "{:<34} {:<10} {:>6.2} {:>7} {:>9} {:>11} {:>9.1} {:>9.1}",
+            "{:<30} {:<13} {:>5.2} {:>7} {:>9} {:>10} {:>6.1} {:>8.1}",
             r.name,
             r.truth.style,
             r.seconds / 60.0,
@@ -152,7 +167,15 @@ fn print_summary(reports: &[TrackReport], wall: f64) {
         audio / 60.0,
         cpu / audio.max(1e-9)
     );
-    println!("key and tempo are the generator's ground truth; 'top chroma' and 'tg peak' are what the features show");
+    println!(
+        "key and tempo are the generator's ground truth; 'top chroma' and 'tg peak' are what the features show"
+    );
+}
+
+/// The library's index, if it is there and readable.
+fn read_index(library: &Path) -> Option<LibraryIndex> {
+    let text = std::fs::read_to_string(library.join("library.json")).ok()?;
+    serde_json::from_str(&text).ok()
 }
 
 fn file_name(path: &Path) -> String {
