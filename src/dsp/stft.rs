@@ -81,7 +81,9 @@ impl Stft {
     pub fn magnitude_at(&mut self, signal: &[f32], t: usize, out: &mut [f32]) {
         self.transform_frame_at(signal, t);
         for (m, c) in out.iter_mut().zip(&self.spectrum) {
-            *m = c.norm_sqr().sqrt() as f32;
+            // The power needs f64 to be computed, not to be stored: f32 keeps its relative
+            // precision, and an f32 square root is twice as fast.
+            *m = (c.norm_sqr() as f32).sqrt();
         }
     }
 
