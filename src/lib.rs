@@ -9,10 +9,12 @@
 //! [`demolib`] synthesises the demo library with its ground truth.
 #![warn(missing_docs)]
 
+pub mod analysis;
 pub mod audio;
 pub mod demolib;
 pub mod dsp;
 mod error;
+pub mod eval;
 
 pub use error::{Error, Result};
 

@@ -1,0 +1,1 @@
+//! Key estimation (24 major and minor keys) from beat-synchronous chroma.

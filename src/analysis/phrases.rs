@@ -1,0 +1,1 @@
+//! Phrase segmentation: novelty over beat-synchronous features, boundaries on downbeats.

@@ -1,0 +1,1 @@
+//! Evaluation metrics, ported from mir_eval, used by tests and comparison scripts.
