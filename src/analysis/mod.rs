@@ -2,7 +2,12 @@
 //! and phrases of whole bars.
 
 mod beat_sync;
+pub mod beats;
+pub mod downbeats;
 pub mod key;
+mod novelty;
 pub mod phrases;
+pub mod tempo;
+pub mod track;
 
 pub use beat_sync::{beat_sync, frame_of, time_of};

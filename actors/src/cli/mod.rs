@@ -1,5 +1,6 @@
 //! The subcommands, one file each, each with its `Args` and `run`.
 
+mod analyze_file;
 mod decode;
 mod demo;
 mod demo_library;
@@ -16,6 +17,8 @@ pub struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Tempo, beats, downbeats, key and phrases of one audio file.
+    AnalyzeFile(analyze_file::Args),
     /// Make the demo library (if absent), compute its features and print a summary.
     Demo(demo::Args),
     /// Synthesise the demo library: WAV tracks with ground-truth JSON.
@@ -28,6 +31,7 @@ impl Cli {
     /// Runs the chosen subcommand.
     pub fn run(self) -> anyhow::Result<()> {
         match self.command {
+            Command::AnalyzeFile(args) => analyze_file::run(args),
             Command::Demo(args) => demo::run(args),
             Command::DemoLibrary(args) => demo_library::run(args),
             Command::Decode(args) => decode::run(args),
