@@ -104,18 +104,9 @@ fn trim_silent_ends(beats: &mut Vec<usize>, local: &[f64]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analysis::tempo::tests::pulses as clicks;
     use crate::analysis::tempo::{estimate_tempo, period_of};
     use crate::dsp::Tempogram;
-
-    fn clicks(period: f64, start: f64, frames: usize) -> Vec<f32> {
-        let mut onset = vec![0.0; frames];
-        let mut t = start;
-        while (t.round() as usize) < frames {
-            onset[t.round() as usize] = 1.0;
-            t += period;
-        }
-        onset
-    }
 
     #[test]
     fn a_click_track_is_tracked_on_every_click() {

@@ -120,13 +120,14 @@ fn best_period(ac: &[f64]) -> f64 {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::dsp::Tempogram;
 
-    fn pulses(period: f64, frames: usize) -> Vec<f32> {
+    /// An onset curve of unit pulses every `period` frames from frame `start`.
+    pub(crate) fn pulses(period: f64, start: f64, frames: usize) -> Vec<f32> {
         let mut onset = vec![0.0; frames];
-        let mut t: f64 = 10.0;
+        let mut t = start;
         while (t.round() as usize) < frames {
             onset[t.round() as usize] = 1.0;
             t += period;
@@ -137,7 +138,7 @@ mod tests {
     #[test]
     fn pulse_trains_give_their_tempo() {
         for bpm in [70.0, 98.0, 120.0, 128.0, 140.0, 174.0, 190.0] {
-            let onset = pulses(period_of(bpm), 3000);
+            let onset = pulses(period_of(bpm), 10.0, 3000);
             let est = estimate_tempo(&onset, &Tempogram::new().compute(&onset));
             assert!((est.bpm / bpm - 1.0).abs() < 0.02, "{bpm} BPM estimated as {}", est.bpm);
             assert!(est.confidence > 0.9, "{bpm}: confidence {}", est.confidence);
