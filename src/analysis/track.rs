@@ -8,7 +8,7 @@ use super::beats::track_beats;
 use super::downbeats::find_bars;
 use super::key::estimate_key;
 use super::phrases::{PhraseOptions, segment};
-use super::tempo::estimate_tempo;
+use super::tempo::{estimate_tempo, settle_octave};
 use super::time_of;
 use crate::Result;
 use crate::dsp::{FeatureExtractor, Features, SAMPLE_RATE};
@@ -81,7 +81,8 @@ pub fn analyze(
     let features = extractor.compute(audio);
     lap(&mut timings.features);
 
-    let tempo = estimate_tempo(&features.onset, &features.tempogram);
+    let low_onset: Vec<f32> = features.onset_bands.frames().map(|b| b[..3].iter().sum()).collect();
+    let tempo = settle_octave(estimate_tempo(&features.onset, &features.tempogram), &low_onset);
     let beat_frames: Vec<usize> =
         track_beats(&features.onset, &tempo).iter().map(|b| b.round() as usize).collect();
     lap(&mut timings.beats);
