@@ -5,6 +5,7 @@
 //! salience from both, standardised over the track; the bar phase whose beats are most
 //! salient wins. The same score over 3-beat bars tells a waltz from 4/4.
 
+use super::beat_sync;
 use crate::dsp::Features;
 
 /// Result of the bar analysis.
@@ -53,22 +54,12 @@ fn beat_salience(features: &Features, beats: &[usize]) -> Vec<f64> {
         })
         .collect();
     // Mean chroma over each beat span, then the cosine distance from the previous beat's.
-    let spans: Vec<Vec<f64>> = beats
-        .iter()
-        .enumerate()
-        .map(|(i, &b)| {
-            let end = beats.get(i + 1).copied().unwrap_or(b + 1).clamp(b + 1, n.max(b + 1));
-            let mut mean = vec![0.0; 12];
-            for t in b.min(n - 1)..end.min(n) {
-                for (m, c) in mean.iter_mut().zip(features.chroma.frame(t)) {
-                    *m += f64::from(*c);
-                }
-            }
-            mean
-        })
-        .collect();
+    let mut boundaries = beats.to_vec();
+    boundaries.push(beats[beats.len() - 1] + 1);
+    let spans = beat_sync(&features.chroma, &boundaries);
+    let as_f64 = |i: usize| -> Vec<f64> { spans.frame(i).iter().map(|c| f64::from(*c)).collect() };
     let change: Vec<f64> = (0..beats.len())
-        .map(|i| if i == 0 { 0.0 } else { 1.0 - cosine(&spans[i - 1], &spans[i]) })
+        .map(|i| if i == 0 { 0.0 } else { 1.0 - cosine(&as_f64(i - 1), &as_f64(i)) })
         .collect();
     let (low, change) = (standardise(&low), standardise(&change));
     low.iter().zip(&change).map(|(a, b)| a + b).collect()
