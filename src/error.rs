@@ -64,6 +64,14 @@ pub enum Error {
         /// Why it is invalid, and what range is valid.
         reason: String,
     },
+    /// The phrase database cannot be opened, read or written.
+    #[error("phrase database: {reason}; {fix}")]
+    Database {
+        /// What went wrong.
+        reason: String,
+        /// What to do about it.
+        fix: &'static str,
+    },
 }
 
 /// The core library's result type.

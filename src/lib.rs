@@ -12,6 +12,7 @@
 pub mod analysis;
 pub mod audio;
 pub mod demolib;
+pub mod db;
 pub mod dsp;
 mod error;
 pub mod eval;

@@ -1,0 +1,1 @@
+//! e_phrase: the 256-D phrase embedding (rhythm 64 ‖ harmony 64 ‖ timbre 128).

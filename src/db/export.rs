@@ -1,0 +1,1 @@
+//! `memsynth db export-dataset`: safetensors shards for training.

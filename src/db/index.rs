@@ -1,0 +1,1 @@
+//! The arroy index over standardised e_phrase vectors.
