@@ -70,6 +70,16 @@ pub fn analyze(
     extractor: &mut FeatureExtractor,
     phrase_options: &PhraseOptions,
 ) -> Result<TrackAnalysis> {
+    analyze_with_features(audio, extractor, phrase_options).map(|(analysis, _)| analysis)
+}
+
+/// [`analyze`], also returning the features it was made from (the phrase database stores
+/// per-phrase features and log-mel).
+pub fn analyze_with_features(
+    audio: &[f32],
+    extractor: &mut FeatureExtractor,
+    phrase_options: &PhraseOptions,
+) -> Result<(TrackAnalysis, Features)> {
     let mut timings = Timings::default();
     let mut clock = Instant::now();
     let mut lap = |slot: &mut f64| {
@@ -104,7 +114,7 @@ pub fn analyze(
     )?;
     lap(&mut timings.phrases);
 
-    Ok(TrackAnalysis {
+    let analysis = TrackAnalysis {
         tempo: tempo.bpm,
         tempo_confidence: tempo.confidence,
         beats: beat_frames.iter().map(|f| time_of(*f)).collect(),
@@ -115,7 +125,8 @@ pub fn analyze(
         key_confidence: key.confidence,
         phrases,
         timings,
-    })
+    };
+    Ok((analysis, features))
 }
 
 /// Phrases as spans of seconds; the last phrase ends one bar after its last downbeat (or at
