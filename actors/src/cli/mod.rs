@@ -1,11 +1,16 @@
 //! The subcommands, one file each, each with its `Args` and `run`.
 
+mod analyze;
 mod analyze_file;
+mod db;
 mod decode;
 mod demo;
 mod demo_library;
 
 use clap::{Parser, Subcommand};
+
+/// Where the phrase database lives unless `--db` says otherwise.
+const DEFAULT_DB: &str = "data/db";
 
 /// memsynth: a live-performance server that learns from your music library.
 #[derive(Parser)]
@@ -17,12 +22,16 @@ pub struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Build or update the phrase database from a music library.
+    Analyze(analyze::Args),
     /// Tempo, beats, downbeats, key and phrases of one audio file.
     AnalyzeFile(analyze_file::Args),
     /// Make the demo library (if absent), compute its features and print a summary.
     Demo(demo::Args),
     /// Synthesise the demo library: WAV tracks with ground-truth JSON.
     DemoLibrary(demo_library::Args),
+    /// Look into a phrase database: stats, check, query, export.
+    Db(db::Args),
     /// Decode any audio file to the internal standard (24 kHz mono) and write it as WAV.
     Decode(decode::Args),
 }
@@ -31,7 +40,9 @@ impl Cli {
     /// Runs the chosen subcommand.
     pub fn run(self) -> anyhow::Result<()> {
         match self.command {
+            Command::Analyze(args) => analyze::run(args),
             Command::AnalyzeFile(args) => analyze_file::run(args),
+            Command::Db(args) => db::run(args),
             Command::Demo(args) => demo::run(args),
             Command::DemoLibrary(args) => demo_library::run(args),
             Command::Decode(args) => decode::run(args),

@@ -1,0 +1,226 @@
+//! From an audio file to everything the database stores about it: the track record, its beat
+//! grid, and per phrase its record, features, e_phrase, source-quality audio and log-mel.
+//!
+//! Pure computation (no database access), so many files can be ingested in parallel and one
+//! writer commits the bundles.
+
+use std::path::Path;
+
+use super::embedding::raw_e_phrase;
+use super::schema::{
+    ANALYSIS_VERSION, BeatGrid, PhraseAudio, PhraseFeatures, PhraseMel, PhraseRecord, TrackRecord,
+};
+use super::store::{PhraseBundle, TrackBundle};
+use crate::analysis::phrases::PhraseOptions;
+use crate::analysis::track::{TrackAnalysis, analyze_with_features};
+use crate::analysis::{beat_sync, frame_of};
+use crate::audio::{Decoded, decode, downmix, resample};
+use crate::dsp::{FeatureExtractor, Features, N_MELS, SAMPLE_RATE};
+use crate::{Error, Result};
+
+/// BLAKE3 of a file's bytes, hex: how a re-run recognises unchanged files.
+pub fn content_hash(path: &Path) -> Result<(String, u64)> {
+    let bytes =
+        std::fs::read(path).map_err(|source| Error::Read { path: path.to_path_buf(), source })?;
+    Ok((blake3::hash(&bytes).to_hex().to_string(), bytes.len() as u64))
+}
+
+/// Decodes and analyses a file and builds its bundle. `hash` and `size` come from
+/// [`content_hash`] (computed first, so the caller can skip unchanged files).
+pub fn ingest_file(
+    path: &Path,
+    hash: &str,
+    size: u64,
+    extractor: &mut FeatureExtractor,
+    options: &PhraseOptions,
+) -> Result<TrackBundle> {
+    let decoded = decode(path)?;
+    let mono = downmix(&decoded.samples, decoded.channels);
+    let audio = resample(&mono, decoded.sample_rate, SAMPLE_RATE)?;
+    drop(mono);
+    let (mut analysis, features) = analyze_with_features(&audio, extractor, options)?;
+    // A track shorter than the shortest phrase still gets one (the analysis reports it), but
+    // the database only holds phrases a performance can use.
+    analysis.phrases.retain(|p| p.bars >= options.min_bars);
+    Ok(bundle(path.to_string_lossy().into_owned(), hash, size, &decoded, &analysis, &features))
+}
+
+/// The raw e_phrase of a whole file (from its first phrase's downbeat to its last phrase's
+/// end): what `db query --audio FILE` searches with.
+pub fn file_e_phrase(
+    path: &Path,
+    extractor: &mut FeatureExtractor,
+    options: &PhraseOptions,
+) -> Result<Vec<f32>> {
+    let audio = crate::audio::load(path)?;
+    let (analysis, features) = analyze_with_features(&audio, extractor, options)?;
+    let span = match (analysis.phrases.first(), analysis.phrases.last()) {
+        (Some(first), Some(last)) => (first.start, last.end),
+        _ => match (analysis.beats.first(), analysis.beats.last()) {
+            (Some(a), Some(b)) if b > a => (*a, *b),
+            _ => {
+                return Err(Error::InvalidParameter {
+                    name: "query audio",
+                    reason: format!(
+                        "{}: no beat found; query with at least a few bars of music with a pulse",
+                        path.display()
+                    ),
+                });
+            }
+        },
+    };
+    let frames = beat_frames_in(&analysis.beats, span.0, span.1);
+    Ok(raw_e_phrase(&features, &frames, analysis.beats_per_bar, analysis.tempo))
+}
+
+fn bundle(
+    path: String,
+    hash: &str,
+    size: u64,
+    decoded: &Decoded,
+    analysis: &TrackAnalysis,
+    features: &Features,
+) -> TrackBundle {
+    let seed = u64::from_str_radix(&hash[..16.min(hash.len())], 16).unwrap_or(0);
+    let phrases = analysis
+        .phrases
+        .iter()
+        .enumerate()
+        .map(|(ordinal, span)| {
+            phrase(ordinal, span.start, span.end, span.bars, decoded, analysis, features, seed)
+        })
+        .collect();
+    TrackBundle {
+        record: TrackRecord {
+            path,
+            content_hash: hash.to_owned(),
+            file_size: size,
+            duration: decoded.frames() as f64 / f64::from(decoded.sample_rate),
+            source_sample_rate: decoded.sample_rate,
+            source_channels: decoded.channels as u16,
+            tempo: analysis.tempo,
+            tempo_confidence: analysis.tempo_confidence,
+            key: analysis.key.clone(),
+            key_confidence: analysis.key_confidence,
+            beats_per_bar: analysis.beats_per_bar as u8,
+            analysis_version: ANALYSIS_VERSION,
+            phrases: Vec::new(),
+        },
+        grid: BeatGrid { beats: analysis.beats.clone(), downbeats: analysis.downbeats.clone() },
+        phrases,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn phrase(
+    ordinal: usize,
+    start: f64,
+    end: f64,
+    bars: usize,
+    decoded: &Decoded,
+    analysis: &TrackAnalysis,
+    features: &Features,
+    seed: u64,
+) -> PhraseBundle {
+    let bpb = analysis.beats_per_bar;
+    // Half a frame of slack: beat times are frame centres, phrase bounds are beat times.
+    let eps = 0.5 / f64::from(crate::dsp::FRAME_RATE);
+    let context: Vec<f64> = {
+        let before: Vec<f64> =
+            analysis.beats.iter().copied().filter(|b| *b < start - eps).collect();
+        before[before.len().saturating_sub(bpb)..].to_vec()
+    };
+    let inside: Vec<f64> =
+        analysis.beats.iter().copied().filter(|b| *b >= start - eps && *b < end - eps).collect();
+    let mut beats = context.clone();
+    beats.extend_from_slice(&inside);
+    beats.push(end);
+
+    let frames = beat_frames_in(&analysis.beats, start, end);
+    let tempo = local_tempo(&inside, end).unwrap_or(analysis.tempo);
+    let sync = |m| beat_sync(m, &frames).as_slice().to_vec();
+    let phrase_features = PhraseFeatures {
+        e_phrase_raw: raw_e_phrase(features, &frames, bpb, tempo),
+        beat_chroma: sync(&features.chroma),
+        beat_mfcc: sync(&features.mfcc),
+        beat_onset: sync(&features.onset_bands),
+    };
+
+    let rate = f64::from(decoded.sample_rate);
+    let channels = decoded.channels;
+    let first = ((start * rate).round() as usize).min(decoded.frames());
+    let last = ((end * rate).round() as usize).clamp(first, decoded.frames());
+    let audio = PhraseAudio::from_f32(
+        decoded.sample_rate,
+        channels as u16,
+        &decoded.samples[first * channels..last * channels],
+        seed ^ ordinal as u64,
+    );
+
+    let n = features.log_mel.n_frames();
+    let mel_start = frame_of(context.first().copied().unwrap_or(start)).min(n);
+    let mel_end = frame_of(end).clamp(mel_start, n);
+    let mel = PhraseMel {
+        context_frames: (frame_of(start).clamp(mel_start, mel_end) - mel_start) as u32,
+        frames: features.log_mel.as_slice()[mel_start * N_MELS..mel_end * N_MELS].to_vec(),
+    };
+
+    PhraseBundle {
+        record: PhraseRecord {
+            track: 0,
+            ordinal: ordinal as u16,
+            start,
+            end,
+            bars: bars as u16,
+            beats_per_bar: bpb as u8,
+            tempo,
+            key: analysis.key.clone(),
+            beats,
+            context_beats: context.len() as u16,
+        },
+        features: phrase_features,
+        audio,
+        mel,
+    }
+}
+
+/// Frames of the beats in `[start, end)` followed by the frame of `end`.
+fn beat_frames_in(beats: &[f64], start: f64, end: f64) -> Vec<usize> {
+    let eps = 0.5 / f64::from(crate::dsp::FRAME_RATE);
+    let mut frames: Vec<usize> = beats
+        .iter()
+        .filter(|b| **b >= start - eps && **b < end - eps)
+        .map(|b| frame_of(*b))
+        .collect();
+    frames.push(frame_of(end));
+    frames
+}
+
+/// BPM from the median beat period of `beats` followed by `end`.
+fn local_tempo(beats: &[f64], end: f64) -> Option<f64> {
+    let mut periods: Vec<f64> =
+        beats.windows(2).map(|w| w[1] - w[0]).chain(beats.last().map(|b| end - b)).collect();
+    if periods.is_empty() {
+        return None;
+    }
+    periods.sort_by(f64::total_cmp);
+    let median = periods[periods.len() / 2];
+    (median > 0.0).then(|| 60.0 / median)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_tempo_is_the_median_period() {
+        assert_eq!(local_tempo(&[0.0, 0.5, 1.0, 1.6], 2.0), Some(120.0));
+        assert_eq!(local_tempo(&[], 1.0), None);
+    }
+
+    #[test]
+    fn beat_frames_end_with_the_phrase_end() {
+        let beats = [0.0, 0.5, 1.0, 1.5, 2.0, 2.5];
+        assert_eq!(beat_frames_in(&beats, 0.5, 2.5), vec![48, 96, 144, 192, 240]);
+    }
+}
