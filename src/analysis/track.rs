@@ -94,7 +94,7 @@ pub fn analyze_with_features(
     let low_onset: Vec<f32> = features.onset_bands.frames().map(|b| b[..3].iter().sum()).collect();
     let tempo = settle_octave(estimate_tempo(&features.onset, &features.tempogram), &low_onset);
     let beat_frames: Vec<usize> =
-        track_beats(&features.onset, &tempo).iter().map(|b| b.round() as usize).collect();
+        track_beats(&features, &tempo).iter().map(|b| b.round() as usize).collect();
     lap(&mut timings.beats);
 
     let bars = find_bars(&features, &beat_frames);
