@@ -3,8 +3,9 @@
 # Sourced by scripts/demo.sh and scripts/test.sh; safe to run again.
 set -euo pipefail
 
-# System packages the build needs (C tool-chain helpers for -sys crates).
-MEMSYNTH_APT_PACKAGES=(pkg-config)
+# System packages the build needs: pkg-config for -sys crates, libclang-dev for bindgen
+# (signalsmith-stretch, the time-stretcher).
+MEMSYNTH_APT_PACKAGES=(pkg-config libclang-dev)
 
 missing=()
 for pkg in "${MEMSYNTH_APT_PACKAGES[@]}"; do
