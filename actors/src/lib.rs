@@ -1,1 +1,3 @@
 //! memsynth's runtime: actors, OSC, audio output (built in later stages), and the `memsynth` command.
+
+pub mod audio_out;
