@@ -220,7 +220,7 @@ fn keeps_grid(beats: &[usize], grid: &Grid) -> bool {
         .iter()
         .filter(|b| {
             let d = grid.offset(**b as f64).abs();
-            d < LOCK_TOLERANCE || d > 0.5 - LOCK_TOLERANCE
+            !(LOCK_TOLERANCE..=0.5 - LOCK_TOLERANCE).contains(&d)
         })
         .count();
     on as f64 >= LOCK_SHARE * beats.len() as f64

@@ -79,9 +79,9 @@ mod tests {
     fn finds_the_period_and_phase_of_a_pulse_train() {
         let (period, phase) = (41.3, 17.0);
         let mut score = vec![0.0; 8000];
-        let mut t = phase;
+        let mut t: f64 = phase;
         while t < 7999.0 {
-            score[(t as f64).round() as usize] = 1.0;
+            score[t.round() as usize] = 1.0;
             t += period;
         }
         // Start 2 % off: the fit lands within 0.05 % and on the right phase.
