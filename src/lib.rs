@@ -16,6 +16,7 @@ pub mod db;
 pub mod dsp;
 mod error;
 pub mod eval;
+pub mod live;
 pub mod osc;
 
 pub use error::{Error, Result};
