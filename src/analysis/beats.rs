@@ -68,6 +68,8 @@ struct Cues<'a> {
     level: Option<&'a [f32]>,
 }
 
+/// The free DP's beats, or, when they keep one grid, the DP's beats pulled to that grid
+/// (see the module documentation).
 fn track(cues: &Cues, tempo: &TempoEstimate) -> Vec<f64> {
     if tempo.period < 2.0 {
         return Vec::new();
@@ -112,6 +114,9 @@ fn extend_while_sounding(beats: &mut Vec<usize>, grid: &Grid, level: &[f32]) {
     let (Some(&first), Some(&last)) = (beats.first(), beats.last()) else {
         return;
     };
+    if level.is_empty() {
+        return;
+    }
     let mut sorted = level.to_vec();
     let k = ((sorted.len() - 1) as f64 * LOUD_PERCENTILE).round() as usize;
     let loud = *sorted.select_nth_unstable_by(k, f32::total_cmp).1;
