@@ -177,7 +177,7 @@ fn write_vectors(out: &std::path::Path, ids: &[u32], vectors: &[f32]) -> anyhow:
     let n = ids.len();
     let id_bytes: Vec<u8> = ids.iter().flat_map(|i| i.to_le_bytes()).collect();
     let vec_bytes: Vec<u8> = vectors.iter().flat_map(|v| v.to_le_bytes()).collect();
-    let dims = if n == 0 { 0 } else { vectors.len() / n };
+    let dims = vectors.len().checked_div(n).unwrap_or(0);
     let tensors = [
         ("ids", TensorView::new(Dtype::U32, vec![n], &id_bytes)?),
         ("vectors", TensorView::new(Dtype::F32, vec![n, dims], &vec_bytes)?),
