@@ -43,7 +43,7 @@ pub struct FadeOut {
 }
 
 /// One sound to play: a stereo buffer at the output rate placed on the sample clock.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Voice {
     /// Its id (for fading it out later).
     pub id: VoiceId,
