@@ -93,8 +93,8 @@ pub fn analyze_with_features(
 
     let low_onset: Vec<f32> = features.onset_bands.frames().map(|b| b[..3].iter().sum()).collect();
     let tempo = settle_octave(estimate_tempo(&features.onset, &features.tempogram), &low_onset);
-    let beat_frames: Vec<usize> =
-        track_beats(&features, &tempo).iter().map(|b| b.round() as usize).collect();
+    let beat_positions = track_beats(&features, &tempo);
+    let beat_frames: Vec<usize> = beat_positions.iter().map(|b| b.round() as usize).collect();
     lap(&mut timings.beats);
 
     let bars = find_bars(&features, &beat_frames);
@@ -115,7 +115,7 @@ pub fn analyze_with_features(
     lap(&mut timings.phrases);
 
     let analysis = TrackAnalysis {
-        tempo: tempo.bpm,
+        tempo: mean_tempo(&beat_positions).unwrap_or(tempo.bpm),
         tempo_confidence: tempo.confidence,
         beats: beat_frames.iter().map(|f| time_of(*f)).collect(),
         downbeats: bar_frames.iter().map(|f| time_of(*f)).collect(),
@@ -127,6 +127,15 @@ pub fn analyze_with_features(
         timings,
     };
     Ok((analysis, features))
+}
+
+/// The tempo the beats keep on average, BPM: finer than the tempogram's estimate (its lag
+/// grid), which only guides the tracker. `None` for fewer than 8 beats.
+fn mean_tempo(beat_frames: &[f64]) -> Option<f64> {
+    let (first, last) = (beat_frames.first()?, beat_frames.last()?);
+    (beat_frames.len() >= 8 && last > first).then(|| {
+        60.0 * f64::from(crate::dsp::FRAME_RATE) * (beat_frames.len() - 1) as f64 / (last - first)
+    })
 }
 
 /// Phrases as spans of seconds; the last phrase ends one bar after its last downbeat (or at
