@@ -30,7 +30,8 @@ pub use realfft::num_complex::Complex32;
 pub use spectral::{N_CONTRAST, SpectralShape, SpectralStats};
 pub use stft::{Istft, Stft, hann_window};
 pub use tempogram::{TEMPOGRAM_WIN, Tempogram};
-mod standard; pub use standard::{FEATURE_STANDARD, standard_hash};
+mod standard;
+pub use standard::{FEATURE_STANDARD, standard_hash};
 
 /// The internal sample rate, Hz.
 pub const SAMPLE_RATE: u32 = 24_000;
