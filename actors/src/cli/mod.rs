@@ -6,6 +6,7 @@ mod db;
 mod decode;
 mod demo;
 mod demo_library;
+mod render;
 
 use clap::{Parser, Subcommand};
 
@@ -34,6 +35,8 @@ enum Command {
     Db(db::Args),
     /// Decode any audio file to the internal standard (24 kHz mono) and write it as WAV.
     Decode(decode::Args),
+    /// Render the live engine offline to a WAV file (deterministic, faster than real time).
+    Render(render::Args),
 }
 
 impl Cli {
@@ -46,6 +49,7 @@ impl Cli {
             Command::Demo(args) => demo::run(args),
             Command::DemoLibrary(args) => demo_library::run(args),
             Command::Decode(args) => decode::run(args),
+            Command::Render(args) => render::run(args),
         }
     }
 }
