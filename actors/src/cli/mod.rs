@@ -7,6 +7,7 @@ mod decode;
 mod demo;
 mod demo_library;
 mod render;
+mod serve;
 
 use clap::{Parser, Subcommand};
 
@@ -37,6 +38,8 @@ enum Command {
     Decode(decode::Args),
     /// Render the live engine offline to a WAV file (deterministic, faster than real time).
     Render(render::Args),
+    /// Run the live server: OSC in, audio out.
+    Serve(serve::Args),
 }
 
 impl Cli {
@@ -50,6 +53,7 @@ impl Cli {
             Command::DemoLibrary(args) => demo_library::run(args),
             Command::Decode(args) => decode::run(args),
             Command::Render(args) => render::run(args),
+            Command::Serve(args) => serve::run(args),
         }
     }
 }

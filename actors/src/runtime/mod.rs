@@ -15,9 +15,16 @@
 //! block, so a render is byte-identical for identical inputs.
 
 pub mod commands;
+pub mod conductor_actor;
 pub mod library;
+pub mod mixer_thread;
 pub mod offline;
+pub mod osc_server;
+pub mod recorder;
 pub mod script;
+pub mod shared;
+pub mod supervise;
+pub mod workers;
 
 /// Output sample rate, Hz (render and serve).
 pub const RATE: u32 = 48_000;

@@ -1,0 +1,135 @@
+//! `memsynth serve --db DIR [--osc-port 9000] [--bind 127.0.0.1] [--no-audio] [--jack]
+//! [--tempo BPM]`: the live server. See `memsynth_actors::runtime` for the actor layout.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use actix::{AsyncContext, Supervisor, SyncArbiter};
+use anyhow::Context;
+use memsynth::db::Query;
+use memsynth::live::conductor::{Conductor, ConductorConfig};
+use memsynth::live::transport::{Tempo, Transport};
+use memsynth_actors::audio_out::{AudioOutput, OutputConfig};
+use memsynth_actors::runtime::conductor_actor::ConductorActor;
+use memsynth_actors::runtime::library::Library;
+use memsynth_actors::runtime::osc_server::{self, OscServer};
+use memsynth_actors::runtime::shared::Shared;
+use memsynth_actors::runtime::workers::{Retrieval, Vocoder};
+use memsynth_actors::runtime::{BLOCK, RATE, mixer_thread};
+
+use super::DEFAULT_DB;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The phrase database.
+    #[arg(long, default_value = DEFAULT_DB)]
+    db: PathBuf,
+    /// UDP port for OSC.
+    #[arg(long, default_value_t = 9000)]
+    osc_port: u16,
+    /// Address to listen on (0.0.0.0 to accept phones on the network).
+    #[arg(long, default_value = "127.0.0.1")]
+    bind: std::net::IpAddr,
+    /// No sound card: run the clock on the paced null output.
+    #[arg(long)]
+    no_audio: bool,
+    /// Play through JACK instead of ALSA.
+    #[arg(long)]
+    jack: bool,
+    /// Starting tempo, BPM.
+    #[arg(long, default_value_t = 120.0)]
+    tempo: f64,
+    /// Phrase to start the query from (default: the database's first phrase).
+    #[arg(long)]
+    phrase: Option<u32>,
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let library = Arc::new(Library::open(&args.db)?);
+    let phrase = match args.phrase {
+        Some(id) => id,
+        None => library.first_phrase()?.0,
+    };
+    let tempo = Tempo::from_bpm(args.tempo)?;
+    let recordings = args.db.parent().unwrap_or(&args.db).join("recordings");
+
+    let config = OutputConfig {
+        jack: args.jack,
+        device: None,
+        sample_rate: Some(RATE),
+        buffer_frames: BLOCK as u32,
+        no_audio: args.no_audio,
+    };
+    let ring_frames = 16 * BLOCK;
+    let (output, producer) = match AudioOutput::start(&config, ring_frames) {
+        Ok(started) => started,
+        Err(e) => {
+            eprintln!("no audio device ({e:#}); playing to the null output instead");
+            AudioOutput::null(RATE, BLOCK as u32, ring_frames, "null output (no device)")
+        }
+    };
+    let rate = output.sample_rate;
+    println!("audio: {} at {rate} Hz", output.description);
+
+    let shared = Arc::new(Shared::new(tempo.bpm() as f32));
+    let (mixer_tx, mixer_rx) = std::sync::mpsc::channel();
+    let stop = Arc::new(AtomicBool::new(false));
+    let mixer = mixer_thread::spawn(rate, producer, shared.clone(), mixer_rx, stop.clone())
+        .context("cannot start the mixer thread")?;
+
+    let bind = SocketAddr::new(args.bind, args.osc_port);
+    let system = actix::System::new();
+    system.block_on(async {
+        let std_socket = std::net::UdpSocket::bind(bind)
+            .with_context(|| format!("cannot listen for OSC on {bind}"))?;
+        std_socket.set_nonblocking(true)?;
+        let socket = Arc::new(tokio::net::UdpSocket::from_std(std_socket)?);
+        let port = socket.local_addr()?.port();
+
+        let lib = library.clone();
+        let retrieval = SyncArbiter::start(1, move || Retrieval { library: lib.clone() });
+        let lib = library.clone();
+        let vocoder = SyncArbiter::start(1, move || Vocoder { library: lib.clone() });
+
+        // The OSC server and the conductor know each other: the conductor starts inside
+        // the server's constructor, where the server's address already exists.
+        let clock = output.counters.clone();
+        let server_socket = socket.clone();
+        let osc_addr = Supervisor::start(move |ctx: &mut actix::Context<OscServer>| {
+            let osc = ctx.address().recipient();
+            let conductor_mixer = mixer_tx.clone();
+            let conductor_shared = shared.clone();
+            let conductor = Supervisor::start(move |_| {
+                let mut c = Conductor::new(ConductorConfig::default(), Transport::new(rate, tempo));
+                c.set_query(Query::Phrase(phrase));
+                ConductorActor::new(c, conductor_shared, conductor_mixer, retrieval, vocoder, osc)
+            });
+            OscServer::new(server_socket, conductor, mixer_tx, shared, clock, recordings, rate)
+        });
+        actix::spawn(osc_server::receive(socket, osc_addr));
+
+        println!(
+            "OSC on udp://{}:{port} (phrase {phrase} as the query, {} BPM)",
+            args.bind,
+            tempo.bpm()
+        );
+        println!("try:");
+        println!(
+            "  python3 -c \"from pythonosc.udp_client import SimpleUDPClient as C; \
+             C('127.0.0.1', {port}).send_message('/transport/play', [])\""
+        );
+        println!(
+            "  python3 -c \"from pythonosc.udp_client import SimpleUDPClient as C; \
+             C('127.0.0.1', {port}).send_message('/transport/tempo', 128.0)\""
+        );
+        println!("  sclang: NetAddr(\"127.0.0.1\", {port}).sendMsg(\"/subscribe\", 0);");
+        anyhow::Ok(())
+    })?;
+    system.run().context("the actor system stopped")?;
+    stop.store(true, std::sync::atomic::Ordering::Release);
+    let _ = mixer.join();
+    drop(output);
+    Ok(())
+}

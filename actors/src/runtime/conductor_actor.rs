@@ -1,0 +1,232 @@
+//! The Conductor actor: owns the [`Conductor`], ticks it every 5 ms with the mixer's
+//! position, applies OSC commands, sends requests to the workers and voices to the mixer
+//! thread, and pushes `/bar`, `/beat`, `/phrase` and `/error` to subscribers.
+//!
+//! Supervised: a panic in a handler stops it and its `Supervisor` restarts it with the same
+//! state; the mixer thread keeps playing the looping voice meanwhile. For tests,
+//! `MEMSYNTH_TEST_PANIC_AT_BAR=N` makes the tick panic once on bar N.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::mpsc::Sender;
+use std::time::Duration;
+
+use actix::{Actor, Addr, AsyncContext, Context, Handler, Message, Supervised};
+use memsynth::db::schema::PhraseId;
+use memsynth::live::conductor::{Action, Conductor, Event, Source};
+use memsynth::osc::{Command, Status, encode_bar, encode_beat, encode_error, encode_phrase};
+
+use super::commands::{self, Outcome};
+use super::mixer_thread::MixerMsg;
+use super::shared::Shared;
+use super::supervise::guarded;
+use super::workers::{Candidates, Prepare, Prepared, Retrieval, Retrieve, Vocoder};
+
+/// How often the conductor looks at the clock.
+pub const TICK: Duration = Duration::from_millis(5);
+
+/// Bytes for OSC: to every subscriber (`to: None`) or one client.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Send {
+    /// One client, or every subscriber.
+    pub to: Option<SocketAddr>,
+    /// The encoded packet.
+    pub bytes: Vec<u8>,
+}
+
+/// A command from a client (`from` gets any `/error`).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Apply {
+    /// The command.
+    pub command: Command,
+    /// Who sent it.
+    pub from: SocketAddr,
+}
+
+/// The actor.
+pub struct ConductorActor {
+    conductor: Conductor,
+    shared: Arc<Shared>,
+    mixer: Sender<MixerMsg>,
+    retrieval: Addr<Retrieval>,
+    vocoder: Addr<Vocoder>,
+    osc: actix::Recipient<Send>,
+    /// Distances of the latest candidates, for `/phrase`.
+    distances: HashMap<PhraseId, f32>,
+    /// The last (bar, beat) pushed.
+    heard: Option<(u64, u32)>,
+    panic_at_bar: Option<u64>,
+}
+
+impl ConductorActor {
+    /// A conductor actor; `panic_at_bar` is the test hook (see the module docs).
+    pub fn new(
+        conductor: Conductor,
+        shared: Arc<Shared>,
+        mixer: Sender<MixerMsg>,
+        retrieval: Addr<Retrieval>,
+        vocoder: Addr<Vocoder>,
+        osc: actix::Recipient<Send>,
+    ) -> Self {
+        let panic_at_bar =
+            std::env::var("MEMSYNTH_TEST_PANIC_AT_BAR").ok().and_then(|v| v.parse().ok());
+        Self {
+            conductor,
+            shared,
+            mixer,
+            retrieval,
+            vocoder,
+            osc,
+            distances: HashMap::new(),
+            heard: None,
+            panic_at_bar,
+        }
+    }
+
+    fn push(&self, bytes: Vec<u8>) {
+        self.osc.do_send(Send { to: None, bytes });
+    }
+
+    fn tick(&mut self, ctx: &mut Context<Self>) {
+        let now = self.shared.now();
+        let actions = self.conductor.tick(now);
+        self.carry_out(actions, ctx);
+
+        let transport = self.conductor.transport();
+        let audible = self.shared.audible.load(std::sync::atomic::Ordering::Acquire);
+        let position = transport.position(audible);
+        if let Some(p) = position
+            && self.heard != Some((p.bar, p.beat))
+        {
+            if self.heard.is_none_or(|(bar, _)| bar != p.bar) {
+                self.push(encode_bar(p.bar as u32));
+            }
+            self.push(encode_beat(p.beat));
+            self.heard = Some((p.bar, p.beat));
+            if self.panic_at_bar.is_some_and(|n| p.bar >= n) {
+                self.panic_at_bar = None;
+                panic!("MEMSYNTH_TEST_PANIC_AT_BAR: injected panic on bar {}", p.bar);
+            }
+        }
+        if position.is_none() {
+            self.heard = None;
+        }
+        self.shared.set_status(Status {
+            playing: transport.is_playing(),
+            tempo: transport.tempo_at(now).bpm() as f32,
+            bar: position.map_or(0, |p| p.bar as u32),
+            beat: position.map_or(0, |p| p.beat),
+            phrase: self.conductor.playing(),
+            underruns: 0,
+        });
+    }
+
+    fn carry_out(&mut self, actions: Vec<Action>, ctx: &mut Context<Self>) {
+        let rate = self.conductor.transport().rate();
+        for action in actions {
+            match action {
+                Action::Request { ticket, query, k, weights, .. } => {
+                    let reply = ctx.address().recipient();
+                    self.retrieval.do_send(Retrieve { ticket, query, k, weights, reply });
+                }
+                Action::Prepare { ticket, phrase_id, tempo, .. } => {
+                    let reply = ctx.address().recipient();
+                    self.vocoder.do_send(Prepare { ticket, phrase_id, tempo, rate, reply });
+                }
+                Action::Schedule { voice, fade_out } => {
+                    let _ = self.mixer.send(MixerMsg::Schedule { voice, fade_out });
+                }
+                Action::Event(event) => {
+                    match &event {
+                        Event::PhraseStarts { phrase_id, .. } => {
+                            let d = self.distances.get(phrase_id).copied().unwrap_or(0.0);
+                            self.push(encode_phrase(*phrase_id, d));
+                        }
+                        Event::Extended { .. } | Event::Failed { .. } => {
+                            self.push(encode_error(&event.to_string()));
+                        }
+                        Event::Refit { .. } => {}
+                    }
+                    eprintln!("{event}");
+                }
+            }
+        }
+    }
+}
+
+impl Actor for ConductorActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        ctx.run_interval(TICK, |act, ctx| {
+            guarded("conductor", act, ctx, |act, ctx| act.tick(ctx));
+        });
+    }
+}
+
+impl Supervised for ConductorActor {
+    fn restarting(&mut self, _: &mut Context<Self>) {
+        eprintln!("conductor restarted (the mixer played on)");
+    }
+}
+
+impl Handler<Apply> for ConductorActor {
+    type Result = ();
+    fn handle(&mut self, m: Apply, ctx: &mut Context<Self>) {
+        guarded("conductor", self, ctx, |act, _| {
+            let now = act.shared.now();
+            let stop = matches!(m.command, Command::Stop);
+            match commands::apply(&mut act.conductor, now, &m.command) {
+                Outcome::Applied | Outcome::Server => {}
+                Outcome::Mixer(change) => {
+                    let _ = act.mixer.send(MixerMsg::Change(change));
+                }
+                Outcome::Unsupported(why) | Outcome::Refused(why) => {
+                    act.osc.do_send(Send { to: Some(m.from), bytes: encode_error(&why) });
+                }
+            }
+            if stop {
+                let beat = act
+                    .conductor
+                    .transport()
+                    .tempo_at(now)
+                    .beat_offset(act.conductor.transport().rate(), 1);
+                let _ = act.mixer.send(MixerMsg::FadeAll { len: beat });
+            }
+        });
+    }
+}
+
+impl Handler<Candidates> for ConductorActor {
+    type Result = ();
+    fn handle(&mut self, m: Candidates, ctx: &mut Context<Self>) {
+        guarded("conductor", self, ctx, |act, ctx| {
+            let now = act.shared.now();
+            let actions = match m.result {
+                Ok(c) => {
+                    act.distances = c.iter().map(|c| (c.phrase_id, c.distance)).collect();
+                    act.conductor.on_candidates(now, m.ticket, c)
+                }
+                Err(reason) => act.conductor.on_failed(now, m.ticket, reason),
+            };
+            act.carry_out(actions, ctx);
+        });
+    }
+}
+
+impl Handler<Prepared> for ConductorActor {
+    type Result = ();
+    fn handle(&mut self, m: Prepared, ctx: &mut Context<Self>) {
+        guarded("conductor", self, ctx, |act, ctx| {
+            let now = act.shared.now();
+            let actions = match m.result {
+                Ok(audio) => act.conductor.on_prepared(now, m.ticket, Source::Retrieved, audio),
+                Err(reason) => act.conductor.on_failed(now, m.ticket, reason),
+            };
+            act.carry_out(actions, ctx);
+        });
+    }
+}
