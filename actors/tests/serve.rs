@@ -7,7 +7,7 @@ use std::io::{BufRead, BufReader};
 use std::net::UdpSocket;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use rosc::{OscMessage, OscPacket, OscType};
@@ -40,6 +40,7 @@ struct Server {
     child: Child,
     port: u16,
     client: UdpSocket,
+    log: Arc<Mutex<String>>,
 }
 
 impl Server {
@@ -50,7 +51,7 @@ impl Server {
             .args(["serve", "--db", s(db()), "--no-audio", "--osc-port", &port.to_string()])
             .envs(env.iter().copied())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::piped())
             .spawn()
             .unwrap();
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
@@ -63,9 +64,19 @@ impl Server {
         }
         // Keep draining stdout so the server never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
+        let log = Arc::new(Mutex::new(String::new()));
+        let (stderr, sink) = (child.stderr.take().unwrap(), log.clone());
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                eprintln!("serve: {line}");
+                let mut log = sink.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
         let client = UdpSocket::bind("127.0.0.1:0").unwrap();
         client.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        Server { child, port, client }
+        Server { child, port, client, log }
     }
 
     fn send(&self, addr: &str, args: Vec<OscType>) {
@@ -152,4 +163,45 @@ fn bars_tick_at_the_tempo_and_bad_packets_get_errors() {
     );
     let (_, at) = server.next_bar();
     assert!(within(at - last, 2.4) || within(at - last, 4.8), "{:?}", at - last);
+}
+
+#[test]
+fn a_recording_grows_and_plays_through_a_conductor_restart() {
+    let server = Server::start(&[("MEMSYNTH_TEST_PANIC_AT_BAR", "3")]);
+    let file = db().parent().unwrap().join("recordings").join("take-one.wav");
+    let _ = std::fs::remove_file(&file);
+    server.send("/subscribe", vec![]);
+    server.send("/record/start", vec![OscType::String("take-one.wav".into())]);
+    server.send("/transport/play", vec![]);
+
+    let size = |_: ()| std::fs::metadata(&file).map_or(0, |m| m.len());
+    let mut bar = server.next_bar().0;
+    let early = size(());
+    while bar < 5 {
+        bar = server.next_bar().0;
+    }
+    let later = size(());
+    assert!(later > early && later > 4 * 48_000 * 8, "{early} then {later} bytes");
+    server.send("/record/stop", vec![]);
+    std::thread::sleep(Duration::from_millis(500));
+
+    // The panic happened on bar 3 and the conductor came back: the bars went on.
+    let log = server.log.lock().unwrap().clone();
+    assert!(log.contains("conductor panicked"), "{log}");
+    assert!(log.contains("conductor restarted"), "{log}");
+
+    // From the first phrase on, no 50-ms window of the recording is silent.
+    let mut wav = hound::WavReader::open(&file).unwrap();
+    assert_eq!((wav.spec().channels, wav.spec().sample_rate), (2, 48_000));
+    let samples: Vec<f32> = wav.samples::<f32>().map(Result::unwrap).collect();
+    let rms: Vec<f32> = samples
+        .chunks(2 * 2_400)
+        .map(|w| (w.iter().map(|v| v * v).sum::<f32>() / w.len() as f32).sqrt())
+        .collect();
+    let first = rms.iter().position(|&r| r > 0.01).expect("the recording has music");
+    let last_full = rms.len() - 1; // the last window may be short
+    for (i, r) in rms.iter().enumerate().take(last_full).skip(first) {
+        assert!(*r > 0.005, "window {i} ({:.2} s) is silent: {r}", i as f64 * 0.05);
+    }
+    assert!((last_full - first) as f64 * 0.05 > 4.0, "{} windows of music", last_full - first);
 }
