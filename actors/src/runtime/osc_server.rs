@@ -82,14 +82,24 @@ impl OscServer {
         let decoded = decode_packet(&d.bytes);
         self.counters.record(&decoded);
         if let Some(why) = &decoded.malformed {
-            self.send_to(d.from, &encode_error(why));
+            self.refused(d.from, why);
         }
         for item in decoded.items {
             match item.value {
-                Err(e) => self.send_to(d.from, &encode_error(&e.to_string())),
+                Err(e) => self.refused(d.from, &e.to_string()),
                 Ok(command) => self.command(command, d.from),
             }
         }
+    }
+
+    /// Answers a bad packet or message with `/error`, and logs it with the running counts.
+    fn refused(&self, from: SocketAddr, why: &str) {
+        self.send_to(from, &encode_error(why));
+        eprintln!(
+            "OSC from {from}: {why} ({} malformed packets, {} refused messages so far)",
+            self.counters.malformed,
+            self.counters.errors()
+        );
     }
 
     fn command(&mut self, command: Command, from: SocketAddr) {
