@@ -201,7 +201,7 @@ fn a_recording_grows_and_plays_through_a_conductor_restart() {
     let first = rms.iter().position(|&r| r > 0.01).expect("the recording has music");
     let last_full = rms.len() - 1; // the last window may be short
     for (i, r) in rms.iter().enumerate().take(last_full).skip(first) {
-        assert!(*r > 0.005, "window {i} ({:.2} s) is silent: {r}", i as f64 * 0.05);
+        assert!(*r > 0.001, "window {i} ({:.2} s) is silent: {r}", i as f64 * 0.05);
     }
     assert!((last_full - first) as f64 * 0.05 > 4.0, "{} windows of music", last_full - first);
 }

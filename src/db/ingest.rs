@@ -87,7 +87,7 @@ fn bundle(
         .iter()
         .enumerate()
         .map(|(ordinal, span)| {
-            phrase(ordinal, span.start, span.end, span.bars, decoded, analysis, features, seed)
+            phrase(ordinal, span.start, span.bars, decoded, analysis, features, seed)
         })
         .collect();
     TrackBundle {
@@ -115,7 +115,6 @@ fn bundle(
 fn phrase(
     ordinal: usize,
     start: f64,
-    end: f64,
     bars: usize,
     decoded: &Decoded,
     analysis: &TrackAnalysis,
@@ -123,21 +122,18 @@ fn phrase(
     seed: u64,
 ) -> PhraseBundle {
     let bpb = analysis.beats_per_bar;
-    // Half a frame of slack: beat times are frame centres, phrase bounds are beat times.
-    let eps = 0.5 / f64::from(crate::dsp::FRAME_RATE);
-    let context: Vec<f64> = {
-        let before: Vec<f64> =
-            analysis.beats.iter().copied().filter(|b| *b < start - eps).collect();
-        before[before.len().saturating_sub(bpb)..].to_vec()
-    };
-    let inside: Vec<f64> =
-        analysis.beats.iter().copied().filter(|b| *b >= start - eps && *b < end - eps).collect();
+    // Exactly `bars × bpb` beats from the phrase's first downbeat, then the beat that ends it:
+    // the phrase's length in beats is what playback stretches and the models learn, so it
+    // is made whole here rather than trusted to line up with the next phrase's downbeat.
+    let first = nearest(&analysis.beats, start);
+    let grid = extended_grid(&analysis.beats, first, bars * bpb);
+    let (start, end) = (grid[0], grid[grid.len() - 1]);
+    let context: Vec<f64> = analysis.beats[first.saturating_sub(bpb)..first].to_vec();
     let mut beats = context.clone();
-    beats.extend_from_slice(&inside);
-    beats.push(end);
+    beats.extend_from_slice(&grid);
 
-    let frames = beat_frames_in(&analysis.beats, start, end);
-    let tempo = local_tempo(&inside, end).unwrap_or(analysis.tempo);
+    let frames: Vec<usize> = grid.iter().map(|b| frame_of(*b)).collect();
+    let tempo = local_tempo(&grid[..grid.len() - 1], end).unwrap_or(analysis.tempo);
     let sync = |m| beat_sync(m, &frames).as_slice().to_vec();
     let phrase_features = PhraseFeatures {
         e_phrase_raw: raw_e_phrase(features, &frames, bpb, tempo),
@@ -184,6 +180,36 @@ fn phrase(
     }
 }
 
+/// Index of the beat nearest `t`.
+fn nearest(beats: &[f64], t: f64) -> usize {
+    let after = beats.partition_point(|b| *b < t);
+    match (after.checked_sub(1), beats.get(after)) {
+        (Some(before), Some(b)) if t - beats[before] < b - t => before,
+        (Some(before), None) => before,
+        _ => after,
+    }
+}
+
+/// `n + 1` beat times from `beats[first]`: the track's beats, continued past its last beat
+/// with the median period of its last bar's worth of beats (a phrase that ends with the
+/// track).
+fn extended_grid(beats: &[f64], first: usize, n: usize) -> Vec<f64> {
+    let known = &beats[first.min(beats.len())..beats.len().min(first + n + 1)];
+    let mut grid = known.to_vec();
+    if grid.len() < n + 1 {
+        let tail = &beats[beats.len().saturating_sub(5)..];
+        let mut periods: Vec<f64> = tail.windows(2).map(|w| w[1] - w[0]).collect();
+        periods.sort_by(f64::total_cmp);
+        let period = periods.get(periods.len() / 2).copied().unwrap_or(0.5);
+        let mut last = grid.last().copied().unwrap_or(0.0);
+        while grid.len() < n + 1 {
+            last += period;
+            grid.push(last);
+        }
+    }
+    grid
+}
+
 /// Frames of the beats in `[start, end)` followed by the frame of `end`.
 fn beat_frames_in(beats: &[f64], start: f64, end: f64) -> Vec<usize> {
     let eps = 0.5 / f64::from(crate::dsp::FRAME_RATE);
@@ -216,6 +242,15 @@ mod tests {
     fn local_tempo_is_the_median_period() {
         assert_eq!(local_tempo(&[0.0, 0.5, 1.0, 1.6], 2.0), Some(120.0));
         assert_eq!(local_tempo(&[], 1.0), None);
+    }
+
+    #[test]
+    fn phrases_get_whole_bars_of_beats_even_past_the_last_beat() {
+        let beats: Vec<f64> = (0..10).map(|i| f64::from(i) * 0.5).collect();
+        assert_eq!(nearest(&beats, 1.02), 2);
+        assert_eq!(nearest(&beats, 9.0), 9);
+        assert_eq!(extended_grid(&beats, 2, 4), vec![1.0, 1.5, 2.0, 2.5, 3.0]);
+        assert_eq!(extended_grid(&beats, 6, 8), vec![3.0, 3.5, 4.0, 4.5, 5.0, 5.5, 6.0, 6.5, 7.0]);
     }
 
     #[test]

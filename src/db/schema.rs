@@ -15,7 +15,7 @@ pub const SCHEMA_VERSION: u32 = 1;
 
 /// Bumped whenever the analysis (beats, bars, key, phrases, e_phrase) changes its results:
 /// `memsynth analyze` re-analyses tracks made by another version.
-pub const ANALYSIS_VERSION: u32 = 1;
+pub const ANALYSIS_VERSION: u32 = 2;
 
 /// Identifies a track (LMDB key, big-endian so tracks iterate in insertion order).
 pub type TrackId = u32;
@@ -72,7 +72,8 @@ pub struct PhraseRecord {
     pub ordinal: u16,
     /// Start (a downbeat), seconds into the track.
     pub start: f64,
-    /// End (the next phrase's downbeat), seconds into the track.
+    /// End: the beat after its `bars × beats_per_bar` beats (normally the next phrase's
+    /// first downbeat; extrapolated at the very end of a track), seconds into the track.
     pub end: f64,
     /// Whole bars.
     pub bars: u16,
