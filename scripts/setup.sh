@@ -4,8 +4,8 @@
 set -euo pipefail
 
 # System packages the build needs: pkg-config for -sys crates, libclang-dev for bindgen
-# (signalsmith-stretch, the time-stretcher).
-MEMSYNTH_APT_PACKAGES=(pkg-config libclang-dev)
+# (signalsmith-stretch, the time-stretcher), ALSA and JACK headers for cpal (audio out).
+MEMSYNTH_APT_PACKAGES=(pkg-config libclang-dev libasound2-dev libjack-jackd2-dev)
 
 missing=()
 for pkg in "${MEMSYNTH_APT_PACKAGES[@]}"; do
