@@ -48,7 +48,7 @@ fn demo_library_is_byte_identical_for_a_seed_and_the_demo_analyses_it() {
     }
 
     // `demo` finds the library already made under its data folder and analyses it.
-    let run = memsynth(&["demo", "--data", root.join("a").to_str().unwrap()]);
+    let run = memsynth(&["demo", "--no-serve", "--data", root.join("a").to_str().unwrap()]);
     let out = text(&run.stdout);
     assert!(run.status.success(), "{}\n{}", out, text(&run.stderr));
     assert!(out.contains("2 tracks"), "{out}");

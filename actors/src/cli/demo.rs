@@ -1,6 +1,7 @@
 //! `memsynth demo`: the main job. Makes the demo library on first run, analyses it into the
 //! phrase database `data/demo-db` (a re-run analyses only what changed), and prints what the
-//! database holds for every track beside the generator's ground truth.
+//! database holds for every track beside the generator's ground truth; then serves that
+//! database over OSC until Ctrl-C (`--no-serve` stops after the summary).
 
 use std::path::{Path, PathBuf};
 
@@ -20,6 +21,18 @@ pub struct Args {
     /// Analysis threads (default: one per core).
     #[arg(long)]
     jobs: Option<usize>,
+    /// Stop after the summary instead of serving the demo database.
+    #[arg(long)]
+    no_serve: bool,
+    /// UDP port for OSC while serving.
+    #[arg(long, default_value_t = 9000)]
+    osc_port: u16,
+    /// No sound card: serve on the paced null output.
+    #[arg(long)]
+    no_audio: bool,
+    /// Play through JACK instead of ALSA.
+    #[arg(long)]
+    jack: bool,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -63,7 +76,22 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     reports.sort_by(|a, b| a.name.cmp(&b.name));
     print_summary(&reports, &summary);
-    Ok(())
+    drop(rtxn);
+    drop(db);
+    if args.no_serve {
+        return Ok(());
+    }
+    println!();
+    println!("serving the demo database {} (Ctrl-C to stop) …", db_dir.display());
+    super::serve::run(super::serve::Args {
+        db: db_dir,
+        osc_port: args.osc_port,
+        bind: std::net::Ipv4Addr::LOCALHOST.into(),
+        no_audio: args.no_audio,
+        jack: args.jack,
+        tempo: 120.0,
+        phrase: None,
+    })
 }
 
 /// What the demo reports for one track.

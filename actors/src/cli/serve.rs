@@ -25,25 +25,25 @@ use super::DEFAULT_DB;
 pub struct Args {
     /// The phrase database.
     #[arg(long, default_value = DEFAULT_DB)]
-    db: PathBuf,
+    pub(super) db: PathBuf,
     /// UDP port for OSC.
     #[arg(long, default_value_t = 9000)]
-    osc_port: u16,
+    pub(super) osc_port: u16,
     /// Address to listen on (0.0.0.0 to accept phones on the network).
     #[arg(long, default_value = "127.0.0.1")]
-    bind: std::net::IpAddr,
+    pub(super) bind: std::net::IpAddr,
     /// No sound card: run the clock on the paced null output.
     #[arg(long)]
-    no_audio: bool,
+    pub(super) no_audio: bool,
     /// Play through JACK instead of ALSA.
     #[arg(long)]
-    jack: bool,
+    pub(super) jack: bool,
     /// Starting tempo, BPM.
     #[arg(long, default_value_t = 120.0)]
-    tempo: f64,
+    pub(super) tempo: f64,
     /// Phrase to start the query from (default: the database's first phrase).
     #[arg(long)]
-    phrase: Option<u32>,
+    pub(super) phrase: Option<u32>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -115,16 +115,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             args.bind,
             tempo.bpm()
         );
-        println!("try:");
+        println!("try (Ctrl-C stops the server):");
         println!(
-            "  python3 -c \"from pythonosc.udp_client import SimpleUDPClient as C; \
+            "  python-osc:     python3 -c \"from pythonosc.udp_client import SimpleUDPClient as C; \
              C('127.0.0.1', {port}).send_message('/transport/play', [])\""
         );
-        println!(
-            "  python3 -c \"from pythonosc.udp_client import SimpleUDPClient as C; \
-             C('127.0.0.1', {port}).send_message('/transport/tempo', 128.0)\""
-        );
-        println!("  sclang: NetAddr(\"127.0.0.1\", {port}).sendMsg(\"/subscribe\", 0);");
+        println!("  liblo oscsend:  oscsend localhost {port} /transport/tempo f 128");
+        println!("  SuperCollider:  NetAddr(\"127.0.0.1\", {port}).sendMsg(\"/subscribe\", 0);");
         anyhow::Ok(())
     })?;
     system.run().context("the actor system stopped")?;
