@@ -5,7 +5,10 @@ set -euo pipefail
 
 # System packages the build needs: pkg-config for -sys crates, libclang-dev for bindgen
 # (signalsmith-stretch, the time-stretcher), ALSA and JACK headers for cpal (audio out).
-MEMSYNTH_APT_PACKAGES=(pkg-config libclang-dev libasound2-dev libjack-jackd2-dev)
+# For the tests' real peers and devices: liblo-tools (oscsend), jackd2 (the JACK dummy
+# driver) and python3-venv (scripts/test.sh makes .venv-test with python-osc).
+MEMSYNTH_APT_PACKAGES=(pkg-config libclang-dev libasound2-dev libjack-jackd2-dev
+  liblo-tools jackd2 python3-venv)
 
 missing=()
 for pkg in "${MEMSYNTH_APT_PACKAGES[@]}"; do
@@ -18,6 +21,8 @@ if ((${#missing[@]})); then
   fi
   echo "installing ${missing[*]} …" >&2
   $sudo apt-get update -qq
+  # jackd2 asks whether to enable real-time limits; answer no instead of prompting.
+  echo "jackd2 jackd/tweak_rt_limits boolean false" | $sudo debconf-set-selections
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 

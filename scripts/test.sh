@@ -4,6 +4,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
 
+# python-osc for the OSC peer tests (actors/tests/peers.rs), in its own venv.
+if ! .venv-test/bin/python -c "import pythonosc" 2>/dev/null; then
+  echo "making .venv-test with python-osc …" >&2
+  python3 -m venv .venv-test
+  .venv-test/bin/python -m pip install -q python-osc
+fi
+
 if cargo fmt --version >/dev/null 2>&1; then
   cargo fmt --all --check
 fi
@@ -11,5 +18,5 @@ if cargo clippy --version >/dev/null 2>&1; then
   cargo clippy --all-targets --locked -- -D warnings
 fi
 # The Python scripts (fixtures, comparisons) at least parse.
-python3 -m py_compile tests/fixtures/*.py benches/*.py
+python3 -m py_compile tests/fixtures/*.py tests/fixtures/osc/*.py benches/*.py
 cargo test --locked "$@"

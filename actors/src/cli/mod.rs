@@ -6,6 +6,7 @@ mod db;
 mod decode;
 mod demo;
 mod demo_library;
+mod doctor;
 mod render;
 mod serve;
 
@@ -32,6 +33,8 @@ enum Command {
     Demo(demo::Args),
     /// Synthesise the demo library: WAV tracks with ground-truth JSON.
     DemoLibrary(demo_library::Args),
+    /// Check audio devices, the database, the models and the OSC port, with what to do.
+    Doctor(doctor::Args),
     /// Look into a phrase database: stats, check, query, export.
     Db(db::Args),
     /// Decode any audio file to the internal standard (24 kHz mono) and write it as WAV.
@@ -52,6 +55,7 @@ impl Cli {
             Command::Demo(args) => demo::run(args),
             Command::DemoLibrary(args) => demo_library::run(args),
             Command::Decode(args) => decode::run(args),
+            Command::Doctor(args) => doctor::run(args),
             Command::Render(args) => render::run(args),
             Command::Serve(args) => serve::run(args),
         }
