@@ -59,6 +59,10 @@ pub struct ConductorConfig {
     pub seed: u64,
     /// Candidates within this distance of the best count as close (0.05).
     pub close_distance: f32,
+    /// The playing phrase is chosen again only when no other candidate is within this
+    /// distance of the best (0.25): an immediate repeat is the least musical choice, so a
+    /// query that holds still still moves through its neighbourhood.
+    pub repeat_margin: f32,
 }
 
 impl Default for ConductorConfig {
@@ -70,6 +74,7 @@ impl Default for ConductorConfig {
             crossfade_beats: 1.0,
             seed: 0,
             close_distance: 0.05,
+            repeat_margin: 0.25,
         }
     }
 }
@@ -401,10 +406,16 @@ impl Conductor {
             .take_while(|c| c.distance <= best + self.config.close_distance)
             .collect();
         if let Some(playing) = self.playing()
-            && close.len() > 1
             && close.iter().any(|c| c.phrase_id == playing)
         {
-            close.retain(|c| c.phrase_id != playing);
+            if close.len() > 1 {
+                close.retain(|c| c.phrase_id != playing);
+            } else if let Some(other) = candidates
+                .iter()
+                .find(|c| c.phrase_id != playing && c.distance <= best + self.config.repeat_margin)
+            {
+                close = vec![other];
+            }
         }
         let pick = close[self.rng.random_range(0..close.len())].clone();
         let ticket = self.ticket();
@@ -660,6 +671,26 @@ mod tests {
         all.extend(a);
         all.extend(c.on_prepared(2 * BAR, t4, Source::Retrieved, audio(4, t120)));
         all
+    }
+
+    /// Plays `first`, then answers the next request with `cands`; returns the second pick.
+    fn second_pick(cands: Vec<Candidate>) -> PhraseId {
+        let mut c = conductor(3);
+        let t120 = Tempo::from_bpm(120.0).unwrap();
+        let (t1, _) = only_request(&c.tick(0));
+        let (t2, first, ..) = prepare(&c.on_candidates(10, t1, vec![cand(10, 0.1, 120.0)]));
+        assert_eq!(first, 10);
+        c.on_prepared(20, t2, Source::Retrieved, audio(4, t120));
+        let (t3, _) = only_request(&c.tick(BAR));
+        prepare(&c.on_candidates(BAR + 10, t3, cands)).1
+    }
+
+    #[test]
+    fn the_playing_phrase_repeats_only_when_nothing_else_is_near() {
+        // The playing phrase is the best, another is 0.2 further: move on.
+        assert_eq!(second_pick(vec![cand(10, 0.1, 120.0), cand(11, 0.3, 120.0)]), 11);
+        // Another is 0.4 further: the query really wants this phrase again.
+        assert_eq!(second_pick(vec![cand(10, 0.1, 120.0), cand(11, 0.5, 120.0)]), 10);
     }
 
     #[test]
