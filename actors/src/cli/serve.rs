@@ -59,7 +59,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         jack: args.jack,
         device: None,
         sample_rate: Some(RATE),
-        buffer_frames: BLOCK as u32,
+        buffer_frames: if args.jack { jack_period().unwrap_or(BLOCK as u32) } else { BLOCK as u32 },
         no_audio: args.no_audio,
     };
     let ring_frames = 16 * BLOCK;
@@ -129,4 +129,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let _ = mixer.join();
     drop(output);
     Ok(())
+}
+
+/// The running JACK server's period: a JACK client must use exactly that buffer size.
+fn jack_period() -> Option<u32> {
+    use cpal::traits::{DeviceTrait, HostTrait};
+    let host = cpal::host_from_id(cpal::HostId::Jack).ok()?;
+    let config = host.default_output_device()?.default_output_config().ok()?;
+    match *config.buffer_size() {
+        cpal::SupportedBufferSize::Range { min, .. } => Some(min),
+        cpal::SupportedBufferSize::Unknown => None,
+    }
 }

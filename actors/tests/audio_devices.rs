@@ -1,0 +1,184 @@
+//! `memsynth serve` through cpal to real (software) devices, no sound card needed:
+//! - ALSA's `file` plugin over `null` (FIELD-NOTES "Audio with no sound card"): the ALSA
+//!   default device opens and S16 frames reach the file. The null slave is not paced, so the
+//!   output clock runs ~100× real time and no phrase is heard there (the file holds only
+//!   silence); music is checked on the paced JACK output and by serve.rs's recorder;
+//! - a JACK server with the dummy driver (paced in real time): `serve --jack` plays ~10 s and
+//!   `/status` reports no underruns.
+//!
+//! `jackd` (jackd2) and the python-osc venv come from scripts/test.sh; without them the JACK
+//! test fails and says so.
+
+use std::io::{BufRead, BufReader};
+use std::net::UdpSocket;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn memsynth(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_memsynth")).args(args).output().expect("memsynth runs")
+}
+
+fn scratch() -> &'static Path {
+    static ROOT: OnceLock<PathBuf> = OnceLock::new();
+    ROOT.get_or_init(|| {
+        let root = std::env::temp_dir().join(format!("memsynth-audio-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(&root).unwrap();
+        root
+    })
+}
+
+/// One database for every test here: 2 demo tracks, seed 3.
+fn db() -> &'static Path {
+    static DB: OnceLock<PathBuf> = OnceLock::new();
+    DB.get_or_init(|| {
+        let (lib, db) = (scratch().join("library"), scratch().join("db"));
+        for args in [
+            &["demo-library", "--out", s(&lib), "--tracks", "2", "--seed", "3"][..],
+            &["analyze", s(&lib), "--db", s(&db), "--quiet"][..],
+        ] {
+            let run = memsynth(args);
+            assert!(run.status.success(), "{args:?}\n{}", text(&run.stderr));
+        }
+        db
+    })
+}
+
+fn free_port() -> u16 {
+    UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A child process killed on drop.
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `serve` (via `sh` so a file-size limit can bound an unpaced output), waits for its
+/// port line and returns the child with its `audio:` line.
+fn serve(port: u16, extra: &[&str], env: &[(&str, &str)], max_file_mib: u64) -> (Killed, String) {
+    let blocks = max_file_mib * 2048; // `ulimit -f` counts 512-byte blocks
+    let script = format!(
+        "trap '' XFSZ; ulimit -f {blocks}; db=$1; port=$2; shift 2; \
+         exec \"$0\" serve --db \"$db\" --osc-port \"$port\" \"$@\""
+    );
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .arg(env!("CARGO_BIN_EXE_memsynth"))
+        .args([s(db()), &port.to_string()])
+        .args(extra)
+        .envs(env.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut audio = String::new();
+    loop {
+        let line = lines.next().expect("serve printed its port").unwrap();
+        if line.starts_with("audio:") {
+            audio = line;
+        } else if line.starts_with("OSC on") {
+            break;
+        }
+    }
+    std::thread::spawn(move || for _ in lines {});
+    (Killed(child), audio)
+}
+
+#[test]
+fn the_alsa_default_device_through_the_file_plugin_receives_s16_frames() {
+    let conf = scratch().join("alsa-file.conf");
+    std::fs::write(
+        &conf,
+        r#"pcm.!default { type plug
+  slave { pcm "memsynth_file" format S16_LE rate 48000 channels 2 } }
+pcm.memsynth_file { type file
+  slave.pcm { type null }
+  file { @func getenv vars [ MEMSYNTH_ALSA_OUT ] default "alsa-out.raw" }
+  format "raw" truncate true }
+"#,
+    )
+    .unwrap();
+    let raw = scratch().join("alsa-out.raw");
+    let port = free_port();
+    // The null slave is not paced: the file grows at hundreds of MB/s, so cap it at 16 MiB.
+    let (_server, audio) =
+        serve(port, &[], &[("ALSA_CONFIG_PATH", s(&conf)), ("MEMSYNTH_ALSA_OUT", s(&raw))], 16);
+    assert!(audio.contains("alsa:default"), "cpal did not open the ALSA device: {audio}");
+    let client = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let play = rosc::encoder::encode(&rosc::OscPacket::Message(rosc::OscMessage {
+        addr: "/transport/play".into(),
+        args: vec![],
+    }))
+    .unwrap();
+    client.send_to(&play, ("127.0.0.1", port)).unwrap();
+
+    let deadline = Instant::now() + Duration::from_secs(3);
+    let mut size = 0;
+    while Instant::now() < deadline && size < 48_000 * 4 {
+        std::thread::sleep(Duration::from_millis(100));
+        size = std::fs::metadata(&raw).map_or(0, |m| m.len());
+    }
+    assert!(size >= 48_000 * 4, "{size} bytes in {} (want a second of frames)", raw.display());
+    let bytes = std::fs::read(&raw).unwrap();
+    let frames = bytes.len() / 4;
+    assert!(frames >= 48_000, "{frames} S16 stereo frames");
+    let _ = std::fs::remove_file(&raw);
+}
+
+#[test]
+fn a_paced_jack_dummy_server_plays_ten_seconds_without_underruns() {
+    let name = format!("memsynth-test-{}", std::process::id());
+    let jackd = Command::new("jackd")
+        .args(["-n", &name, "-d", "dummy", "-r", "48000", "-p", "256"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!("jackd (jackd2) is missing ({e}): run scripts/test.sh (it installs it)")
+        });
+    let _jackd = Killed(jackd);
+    let env = [("JACK_DEFAULT_SERVER", name.as_str())];
+    let waited = Command::new("jack_wait").args(["-w", "-t", "10"]).envs(env).output().unwrap();
+    assert!(waited.status.success(), "jackd -n {name} did not start: {}", text(&waited.stdout));
+
+    let port = free_port();
+    let (_server, audio) = serve(port, &["--jack"], &env, 1024);
+    assert!(audio.contains("jack:"), "serve --jack did not open JACK: {audio}");
+
+    // The python-osc client plays, takes 5 bar pushes (120 BPM: 10 s), then asks /status.
+    let python = repo().join(".venv-test/bin/python");
+    assert!(python.is_file(), "{} is missing: run scripts/test.sh", python.display());
+    let run = Command::new(&python)
+        .arg(repo().join("tests/fixtures/osc/status_client.py"))
+        .args([port.to_string(), "5".into()])
+        .output()
+        .unwrap();
+    let out = text(&run.stdout);
+    assert!(run.status.success(), "{out}\n{}", text(&run.stderr));
+    let got: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    let status = got["status"].as_array().unwrap();
+    assert_eq!(status[0].as_i64(), Some(1), "playing: {got}");
+    assert!(status[2].as_i64().unwrap() >= 4, "bars: {got}");
+    assert_eq!(status[5].as_i64(), Some(0), "underruns on a paced JACK output: {got}");
+}
