@@ -4,7 +4,7 @@
 //!   output clock runs ~100× real time and no phrase is heard there (the file holds only
 //!   silence); music is checked on the paced JACK output and by serve.rs's recorder;
 //! - a JACK server with the dummy driver (paced in real time): `serve --jack` plays ~10 s and
-//!   `/status` reports no underruns.
+//!   `/status` reports no underruns, and `jack_rec` on cpal's ports records music.
 //!
 //! `jackd` (jackd2) and the python-osc venv come from scripts/test.sh; without them the JACK
 //! test fails and says so.
@@ -166,6 +166,27 @@ fn a_paced_jack_dummy_server_plays_ten_seconds_without_underruns() {
     let (_server, audio) = serve(port, &["--jack"], &env, 1024);
     assert!(audio.contains("jack:"), "serve --jack did not open JACK: {audio}");
 
+    // Record what reaches JACK (cpal's ports) with jack_rec while it plays: 8 s from play.
+    let lsp = Command::new("jack_lsp").envs(env).output().unwrap();
+    let ports: Vec<String> = text(&lsp.stdout)
+        .lines()
+        .filter(|l| l.starts_with("cpal_client") && l.contains(":out_"))
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(ports.len(), 2, "cpal's JACK ports: {}", text(&lsp.stdout));
+    let wav = scratch().join("jack-rec.wav");
+    let rec = Command::new("jack_rec")
+        .arg("-f")
+        .arg(&wav)
+        .args(["-d", "8"])
+        .args(&ports)
+        .envs(env)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut rec = Killed(rec);
+
     // The python-osc client plays, takes 5 bar pushes (120 BPM: 10 s), then asks /status.
     let python = repo().join(".venv-test/bin/python");
     assert!(python.is_file(), "{} is missing: run scripts/test.sh", python.display());
@@ -181,4 +202,16 @@ fn a_paced_jack_dummy_server_plays_ten_seconds_without_underruns() {
     assert_eq!(status[0].as_i64(), Some(1), "playing: {got}");
     assert!(status[2].as_i64().unwrap() >= 4, "bars: {got}");
     assert_eq!(status[5].as_i64(), Some(0), "underruns on a paced JACK output: {got}");
+
+    // The music reached JACK: most of the 8 s recording is sound, at a sane level.
+    assert!(rec.0.wait().unwrap().success(), "jack_rec failed");
+    let mut reader = hound::WavReader::open(&wav).unwrap();
+    assert_eq!(reader.spec().channels, 2);
+    let samples: Vec<i32> = reader.samples::<i32>().map(Result::unwrap).collect();
+    let full = f64::from(1u32 << (reader.spec().bits_per_sample - 1));
+    let peak = samples.iter().map(|s| s.unsigned_abs()).max().unwrap_or(0) as f64 / full;
+    let sounding = samples.iter().filter(|&&s| s != 0).count() as f64 / samples.len() as f64;
+    assert!(samples.len() >= 2 * 48_000 * 7, "{} samples recorded", samples.len());
+    assert!(peak > 0.05 && peak <= 1.0, "peak {peak}");
+    assert!(sounding > 0.5, "only {:.0} % of the recording is not silent", sounding * 100.0);
 }
