@@ -43,8 +43,11 @@ impl Default for OutputConfig {
 pub struct Counters {
     /// Frames handed to the device (or the null output): the master clock.
     pub frames: AtomicU64,
-    /// Callbacks that found the ring short and padded with silence.
+    /// Callbacks that found the ring short and padded with silence, once audio had begun
+    /// (the silence before the mixer's first block is not a dropout).
     pub underruns: AtomicU64,
+    /// Set by the first callback that found a whole block in the ring.
+    pub started: AtomicBool,
 }
 
 /// A running output. Dropping it stops the stream.
@@ -200,7 +203,11 @@ fn fill(out: &mut [f32], device_channels: usize, ring: &mut rtrb::Consumer<f32>,
         }
     }
     if short {
-        c.underruns.fetch_add(1, Ordering::Relaxed);
+        if c.started.load(Ordering::Relaxed) {
+            c.underruns.fetch_add(1, Ordering::Relaxed);
+        }
+    } else {
+        c.started.store(true, Ordering::Relaxed);
     }
     c.frames.fetch_add(frames as u64, Ordering::Release);
 }

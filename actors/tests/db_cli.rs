@@ -1,22 +1,14 @@
 //! `memsynth analyze` and `memsynth db …` as a person runs them: a tiny seeded library with a
 //! broken file in it, re-runs, `kill -9` in the middle of a build, queries.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
+use common::{ok, s};
 use memsynth::db::Database;
-
-fn memsynth(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_memsynth")).args(args).output().expect("memsynth runs")
-}
-
-fn ok(args: &[&str]) -> String {
-    let run = memsynth(args);
-    let out = String::from_utf8_lossy(&run.stdout).into_owned();
-    assert!(run.status.success(), "{args:?}\n{out}\n{}", String::from_utf8_lossy(&run.stderr));
-    out
-}
 
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("memsynth-dbcli-{}-{name}", std::process::id()));
@@ -37,10 +29,6 @@ fn library(root: &Path, tracks: usize, seed: u64) -> PathBuf {
         &seed.to_string(),
     ]);
     lib
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
 }
 
 /// The state a snapshot compares: what a person would notice if it changed.

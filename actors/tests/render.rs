@@ -2,44 +2,20 @@
 //! the byte, never silent once the first phrase is in, exactly N bars long, and a scripted
 //! tempo change moves the bar lines from its bar on.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::OnceLock;
+mod common;
 
+use std::path::PathBuf;
+
+use common::{memsynth, ok, s, tiny_db};
 use memsynth::live::transport::Tempo;
 
 const RATE: u64 = 48_000;
 
-fn memsynth(args: &[&str]) -> String {
-    let run = Command::new(env!("CARGO_BIN_EXE_memsynth")).args(args).output().unwrap();
-    let out = String::from_utf8_lossy(&run.stdout).into_owned();
-    assert!(run.status.success(), "{args:?}\n{out}\n{}", String::from_utf8_lossy(&run.stderr));
-    out
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-/// One database for every test here: 2 demo tracks, seed 3.
-fn db() -> &'static Path {
-    static DB: OnceLock<PathBuf> = OnceLock::new();
-    DB.get_or_init(|| {
-        let root = std::env::temp_dir().join(format!("memsynth-render-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&root);
-        std::fs::create_dir_all(&root).unwrap();
-        let (lib, db) = (root.join("library"), root.join("db"));
-        memsynth(&["demo-library", "--out", s(&lib), "--tracks", "2", "--seed", "3"]);
-        memsynth(&["analyze", s(&lib), "--db", s(&db), "--quiet"]);
-        db
-    })
-}
-
 fn render(name: &str, extra: &[&str]) -> (PathBuf, Vec<i16>) {
-    let out = db().parent().unwrap().join(name);
-    let mut args = vec!["render", "--db", s(db()), "--out", s(&out)];
+    let out = tiny_db().parent().unwrap().join(name);
+    let mut args = vec!["render", "--db", s(tiny_db()), "--out", s(&out)];
     args.extend_from_slice(extra);
-    memsynth(&args);
+    ok(&args);
     let mut wav = hound::WavReader::open(&out).unwrap();
     let spec = wav.spec();
     assert_eq!((spec.channels, spec.sample_rate, spec.bits_per_sample), (2, 48_000, 16));
@@ -71,7 +47,7 @@ fn reproducible_never_silent_and_n_bars_long() {
 
 #[test]
 fn a_scripted_tempo_change_moves_the_bar_lines_from_its_bar() {
-    let script = db().parent().unwrap().join("tempo.txt");
+    let script = tiny_db().parent().unwrap().join("tempo.txt");
     std::fs::write(&script, "# slower from bar 8\n8 /transport/tempo 140.0\n").unwrap();
     let (_, audio) =
         render("tempo.wav", &["--bars", "12", "--tempo", "170", "--osc-script", s(&script)]);
@@ -85,14 +61,20 @@ fn a_scripted_tempo_change_moves_the_bar_lines_from_its_bar() {
 
 #[test]
 fn a_bad_script_line_is_refused_with_its_number() {
-    let script = db().parent().unwrap().join("bad.txt");
+    let script = tiny_db().parent().unwrap().join("bad.txt");
     std::fs::write(&script, "2 /transport/tempo 120.0\n3 /no/such/address\n").unwrap();
-    let out = db().parent().unwrap().join("bad.wav");
-    let run = Command::new(env!("CARGO_BIN_EXE_memsynth"))
-        .args(["render", "--db", s(db()), "--bars", "4", "--out", s(&out)])
-        .args(["--osc-script", s(&script)])
-        .output()
-        .unwrap();
+    let out = tiny_db().parent().unwrap().join("bad.wav");
+    let run = memsynth(&[
+        "render",
+        "--db",
+        s(tiny_db()),
+        "--bars",
+        "4",
+        "--out",
+        s(&out),
+        "--osc-script",
+        s(&script),
+    ]);
     assert!(!run.status.success());
     let err = String::from_utf8_lossy(&run.stderr);
     assert!(err.contains("line 2"), "{err}");

@@ -3,80 +3,26 @@
 //! `/error` while the server keeps answering `/status`, recording, and a conductor panic
 //! that the mixer plays through.
 
-use std::io::{BufRead, BufReader};
+mod common;
+
 use std::net::UdpSocket;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use common::{Served, tiny_db};
 use rosc::{OscMessage, OscPacket, OscType};
 
-fn memsynth(args: &[&str]) {
-    let run = Command::new(env!("CARGO_BIN_EXE_memsynth")).args(args).output().unwrap();
-    assert!(run.status.success(), "{args:?}\n{}", String::from_utf8_lossy(&run.stderr));
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-/// One database for every test here: 2 demo tracks, seed 3.
-fn db() -> &'static Path {
-    static DB: OnceLock<PathBuf> = OnceLock::new();
-    DB.get_or_init(|| {
-        let root = std::env::temp_dir().join(format!("memsynth-serve-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&root);
-        std::fs::create_dir_all(&root).unwrap();
-        let (lib, db) = (root.join("library"), root.join("db"));
-        memsynth(&["demo-library", "--out", s(&lib), "--tracks", "2", "--seed", "3"]);
-        memsynth(&["analyze", s(&lib), "--db", s(&db), "--quiet"]);
-        db
-    })
-}
-
-/// A running server and a client socket; the server is killed on drop.
+/// A running server and a client socket.
 struct Server {
-    child: Child,
-    port: u16,
+    served: Served,
     client: UdpSocket,
-    log: Arc<Mutex<String>>,
 }
 
 impl Server {
     fn start(env: &[(&str, &str)]) -> Self {
-        // A port that was free a moment ago.
-        let port = UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_memsynth"))
-            .args(["serve", "--db", s(db()), "--no-audio", "--osc-port", &port.to_string()])
-            .envs(env.iter().copied())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        loop {
-            let line = lines.next().expect("serve printed its port").unwrap();
-            if line.starts_with("OSC on") {
-                assert!(line.contains(&port.to_string()), "{line}");
-                break;
-            }
-        }
-        // Keep draining stdout so the server never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
-        let log = Arc::new(Mutex::new(String::new()));
-        let (stderr, sink) = (child.stderr.take().unwrap(), log.clone());
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                eprintln!("serve: {line}");
-                let mut log = sink.lock().unwrap();
-                log.push_str(&line);
-                log.push('\n');
-            }
-        });
+        let served = Served::start(&["--no-audio"], env);
         let client = UdpSocket::bind("127.0.0.1:0").unwrap();
         client.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        Server { child, port, client, log }
+        Server { served, client }
     }
 
     fn send(&self, addr: &str, args: Vec<OscType>) {
@@ -85,7 +31,7 @@ impl Server {
     }
 
     fn send_raw(&self, bytes: &[u8]) {
-        self.client.send_to(bytes, ("127.0.0.1", self.port)).unwrap();
+        self.client.send_to(bytes, ("127.0.0.1", self.served.port)).unwrap();
     }
 
     /// The next message whose address is `addr`, with when it came.
@@ -110,13 +56,6 @@ impl Server {
             [OscType::Int(bar)] => (bar, at),
             _ => panic!("{m:?}"),
         }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -168,7 +107,7 @@ fn bars_tick_at_the_tempo_and_bad_packets_get_errors() {
 #[test]
 fn a_recording_grows_and_plays_through_a_conductor_restart() {
     let server = Server::start(&[("MEMSYNTH_TEST_PANIC_AT_BAR", "3")]);
-    let file = db().parent().unwrap().join("recordings").join("take-one.wav");
+    let file = tiny_db().parent().unwrap().join("recordings").join("take-one.wav");
     let _ = std::fs::remove_file(&file);
     server.send("/subscribe", vec![]);
     server.send("/record/start", vec![OscType::String("take-one.wav".into())]);
@@ -186,7 +125,7 @@ fn a_recording_grows_and_plays_through_a_conductor_restart() {
     std::thread::sleep(Duration::from_millis(500));
 
     // The panic happened on bar 3 and the conductor came back: the bars went on.
-    let log = server.log.lock().unwrap().clone();
+    let log = server.served.log.lock().unwrap().clone();
     assert!(log.contains("conductor panicked"), "{log}");
     assert!(log.contains("conductor restarted"), "{log}");
 
