@@ -114,6 +114,15 @@ impl ConductorActor {
         if position.is_none() {
             self.heard = None;
         }
+        self.publish_status(now);
+    }
+
+    /// Refreshes the snapshot `/status` answers from: on every tick, and as soon as a
+    /// command is applied (so a `/status` right after a command already shows it).
+    fn publish_status(&self, now: u64) {
+        let transport = self.conductor.transport();
+        let audible = self.shared.audible.load(std::sync::atomic::Ordering::Acquire);
+        let position = transport.position(audible);
         self.shared.set_status(Status {
             playing: transport.is_playing(),
             tempo: transport.tempo_at(now).bpm() as f32,
@@ -196,6 +205,7 @@ impl Handler<Apply> for ConductorActor {
                     .beat_offset(act.conductor.transport().rate(), 1);
                 let _ = act.mixer.send(MixerMsg::FadeAll { len: beat });
             }
+            act.publish_status(now);
         });
     }
 }
