@@ -35,6 +35,8 @@ pub struct Hit {
     pub end: f64,
     /// Bars.
     pub bars: u16,
+    /// Beats per bar.
+    pub beats_per_bar: u8,
     /// Local tempo, BPM.
     pub tempo: f64,
     /// Key.
@@ -114,6 +116,7 @@ fn hit_of(id: PhraseId, p: &PhraseRecord, distance: f32) -> Hit {
         start: p.start,
         end: p.end,
         bars: p.bars,
+        beats_per_bar: p.beats_per_bar,
         tempo: p.tempo,
         key: p.key.clone(),
     }

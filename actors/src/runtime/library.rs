@@ -51,25 +51,18 @@ impl Library {
         weights: GroupWeights,
     ) -> Result<Vec<Candidate>, String> {
         let hits = self.db.query(query, k, weights, &self.params).map_err(|e| e.to_string())?;
-        let rtxn = self.db.read_txn().map_err(|e| e.to_string())?;
-        let mut out = Vec::with_capacity(hits.len());
-        for h in hits {
-            // A phrase whose stored beats are not whole bars cannot be fitted to the grid:
-            // leave it out rather than let the conductor pick it again and again.
-            let record = self.db.phrase(&rtxn, h.phrase).map_err(|e| e.to_string())?;
-            let whole = record.is_some_and(|r| {
-                phrase_beats(&r).len() == usize::from(h.bars) * BEATS_PER_BAR as usize + 1
-            });
-            if whole {
-                out.push(Candidate {
-                    phrase_id: h.phrase,
-                    distance: h.distance,
-                    bars: h.bars,
-                    tempo: h.tempo,
-                });
-            }
-        }
-        Ok(out)
+        // The live grid is 4/4: phrases in another metre are left out. (Every stored phrase
+        // holds whole bars of beats, so nothing else needs checking here.)
+        Ok(hits
+            .into_iter()
+            .filter(|h| u32::from(h.beats_per_bar) == BEATS_PER_BAR)
+            .map(|h| Candidate {
+                phrase_id: h.phrase,
+                distance: h.distance,
+                bars: h.bars,
+                tempo: h.tempo,
+            })
+            .collect())
     }
 
     /// Loads phrase `id` and fits it to `tempo` at `rate` Hz, stereo interleaved.
