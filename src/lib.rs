@@ -22,7 +22,9 @@ pub mod dsp;
 mod error;
 pub mod eval;
 pub mod live;
+pub mod motion;
 pub mod osc;
+pub mod patch;
 
 pub use error::{Error, Result};
 
