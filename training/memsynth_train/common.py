@@ -131,7 +131,7 @@ class Run:
             "emas": {k: e.state_dict() for k, e in self.emas.items()},
             "extra": self.extra,
             "rng": rng_state(),
-            "command": " ".join(sys.argv),
+            "command": command_line(),
             "data": str(getattr(self.args, "data", "")),
         }
         tmp = self.ckpt_path.with_suffix(".tmp")
@@ -171,7 +171,7 @@ class Run:
             summary = {"model": self.name, "steps": self.step, "seed": self.seed,
                        "seconds": round(time.time() - self.started, 1),
                        "device": str(self.device), "processes": self.accel.num_processes,
-                       "data": str(self.args.data), "command": " ".join(sys.argv),
+                       "data": str(self.args.data), "command": command_line(),
                        "metrics": metrics}
             (self.out / "summary.json").write_text(json.dumps(summary, indent=2))
             if self.writer is not None:
@@ -180,6 +180,12 @@ class Run:
 
     def should(self, every: int) -> bool:
         return every > 0 and (self.step % every == 0 or self.step == self.steps)
+
+
+def command_line() -> str:
+    """How this process was started, as a user would type it."""
+    argv = sys.argv[1:]
+    return " ".join(["python -m memsynth_train"] + argv)
 
 
 def fmt(scalars: dict) -> str:
