@@ -44,6 +44,10 @@ pub struct Args {
     /// Phrase to start the query from (default: the database's first phrase).
     #[arg(long)]
     pub(super) phrase: Option<u32>,
+    /// TCP port for OSCQuery discovery (HTTP JSON of the address space and current values)
+    /// on the same address as OSC; default: the OSC port + 1; 0 turns it off.
+    #[arg(long)]
+    pub(super) oscquery_port: Option<u16>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -87,6 +91,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         std_socket.set_nonblocking(true)?;
         let socket = Arc::new(tokio::net::UdpSocket::from_std(std_socket)?);
         let port = socket.local_addr()?.port();
+        start_oscquery(args.bind, port, args.oscquery_port, shared.clone())?;
 
         let lib = library.clone();
         let retrieval = SyncArbiter::start(1, move || Retrieval { library: lib.clone() });
@@ -128,6 +133,39 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     stop.store(true, std::sync::atomic::Ordering::Release);
     let _ = mixer.join();
     drop(output);
+    Ok(())
+}
+
+/// Starts the OSCQuery endpoint next to OSC on `osc_port`. A taken default port only
+/// costs discovery (a warning); a taken port the user asked for is an error.
+fn start_oscquery(
+    ip: std::net::IpAddr,
+    osc_port: u16,
+    asked: Option<u16>,
+    shared: Arc<Shared>,
+) -> anyhow::Result<()> {
+    use memsynth_actors::runtime::oscquery::{self, HostInfo};
+    let Some(port) = asked.or_else(|| osc_port.checked_add(1)).filter(|&p| p != 0) else {
+        return Ok(());
+    };
+    let listener = match std::net::TcpListener::bind((ip, port)) {
+        Ok(listener) => listener,
+        Err(e) if asked.is_none() => {
+            eprintln!(
+                "no OSCQuery discovery: cannot listen on {ip}:{port} ({e}); see --oscquery-port"
+            );
+            return Ok(());
+        }
+        Err(e) => {
+            return Err(e).with_context(|| format!("cannot listen for OSCQuery on {ip}:{port}"));
+        }
+    };
+    listener.set_nonblocking(true)?;
+    let url = format!("http://{}/", listener.local_addr()?);
+    let listener = tokio::net::TcpListener::from_std(listener)?;
+    let host = HostInfo { name: "memsynth".into(), osc_ip: ip, osc_port };
+    actix::spawn(oscquery::serve(listener, shared, host));
+    println!("OSCQuery on {url} (GET / for the address space, /?HOST_INFO)");
     Ok(())
 }
 

@@ -20,6 +20,7 @@ pub mod library;
 pub mod mixer_thread;
 pub mod offline;
 pub mod osc_server;
+pub mod oscquery;
 pub mod recorder;
 pub mod script;
 pub mod shared;
