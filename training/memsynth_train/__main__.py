@@ -19,6 +19,8 @@ def main(argv=None) -> int:
         s.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt if present")
         s.add_argument("--seed", type=int, default=None)
         s.add_argument("--steps", type=int, default=None, help="override train.steps")
+        s.add_argument("--max-minutes", type=float, default=None,
+                       help="stop (checkpoint, evaluate) after this much wall time")
         if name == "diffusion":
             s.add_argument("--vqvae", default=None, help="VQ-VAE run folder (latent mode)")
     e = sub.add_parser("export", help="ONNX models, models/manifest.ron and parity fixtures")

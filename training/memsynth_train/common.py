@@ -109,6 +109,18 @@ class Run:
                 {k: v for k, v in cfg.items() if not k.startswith("_")}))
         self.started = time.time()
         self.history: list[dict] = []
+        minutes = getattr(args, "max_minutes", None) or cfg["train"].get("max_minutes")
+        self.deadline = self.started + 60.0 * float(minutes) if minutes else None
+
+    def running(self) -> bool:
+        """Whether to take another step: steps left and, with a time budget, time left."""
+        if self.step >= self.steps:
+            return False
+        if self.deadline is not None and time.time() > self.deadline:
+            self.log_text(f"time budget spent: stopping at step {self.step} of {self.steps}")
+            self.steps = self.step
+            return False
+        return True
 
     @property
     def ckpt_path(self) -> Path:

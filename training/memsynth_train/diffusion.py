@@ -246,7 +246,7 @@ def train(args, cfg):
     batch = int(t.get("batch", 16))
     run.log_text(f"{mode} mode, {len(data)} windows ({len(held)} held back), sequence {seq.shape[1:]}, "
                  f"scale {scale}; {sum(p.numel() for p in raw.parameters()) / 1e6:.2f} M parameters")
-    while run.step < run.steps:
+    while run.running():
         idx = D.batch_indices(len(data), batch, run.seed, run.step, run.rank)
         x, v_loss = step_batch(data, idx, run.device, p_uncond, p_motion, p_noctx)
         model.train()

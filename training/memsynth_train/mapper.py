@@ -77,7 +77,7 @@ def train(args, cfg):
     rows_t = torch.from_numpy(rows).to(run.device)
     batch = int(t.get("batch", 128))
     run.log_text(f"{len(train_set)} windows × {t.get('draws', 8)} synthetic bars, {len(held)} held back")
-    while run.step < run.steps:
+    while run.running():
         idx = torch.from_numpy(D.batch_indices(len(em), batch, run.seed, run.step, run.rank)).to(run.device)
         r = rows_t[idx]
         holder.train()

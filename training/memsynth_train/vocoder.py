@@ -203,7 +203,7 @@ def train(args, cfg: dict) -> dict:
                  f"{sum(p.numel() for p in raw.parameters()) / 1e6:.2f} M parameters (generator), "
                  f"{sum(p.numel() for p in run.unwrap('disc').parameters()) / 1e6:.2f} M (discriminators); "
                  f"adversarial from step {adv_start}")
-    while run.step < run.steps:
+    while run.running():
         rng = D.step_rng(run.seed, run.step, run.rank)
         idx = D.batch_indices(len(train_set), batch, run.seed, run.step, run.rank)
         mel, wav = (x.to(run.device) for x in crop(train_set, idx, frames, rng))

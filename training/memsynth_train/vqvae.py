@@ -190,7 +190,7 @@ def train(args, cfg: dict) -> dict:
     raw = run.unwrap("vqvae")
     run.log_text(f"{len(train_set)} training windows, {len(held)} held back; "
                  f"{sum(p.numel() for p in raw.parameters()) / 1e6:.2f} M parameters")
-    while run.step < run.steps:
+    while run.running():
         rng = D.step_rng(run.seed, run.step, run.rank)
         if run.step == 0 and not bool(raw.quantizer.initialised):
             init_idx = D.batch_indices(len(train_set), int(t.get("init_batch", 64)), run.seed, 2**31, run.rank)
