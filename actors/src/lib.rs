@@ -1,4 +1,5 @@
-//! memsynth's runtime: actors, OSC, audio output (built in later stages), and the `memsynth` command.
+//! memsynth's runtime: actors, OSC, audio output, the server configuration, and the `memsynth` command.
 
 pub mod audio_out;
+pub mod config;
 pub mod runtime;

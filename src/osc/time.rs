@@ -60,6 +60,26 @@ impl SampleAnchor {
         // `as` saturates: negative → 0, beyond u64 → u64::MAX, NaN → 0.
         Some(sample as u64)
     }
+
+    /// The anchor moved to `time`, a quarter of the way from where this one predicts the
+    /// sample to `measured`: the output's position is only known to a block, so one
+    /// reading is jittery, while the two clocks drift apart by parts per million.
+    pub fn retake(&self, time: OscTime, measured: u64) -> SampleAnchor {
+        let predicted = seconds_between(self.time, time) * self.rate_hz + self.sample as f64;
+        let sample = predicted + (measured as f64 - predicted) / 4.0;
+        SampleAnchor { time, sample: sample.max(0.0).round() as u64, rate_hz: self.rate_hz }
+    }
+}
+
+/// Seconds between 1900 (OSC's epoch) and 1970 (Unix's).
+const UNIX_EPOCH_OSC_SECONDS: u64 = 2_208_988_800;
+
+/// OSC time `unix_seconds` after 1970 (the caller reads the system clock).
+pub fn from_unix(unix_seconds: f64) -> OscTime {
+    let whole = unix_seconds.floor();
+    let seconds = (whole as u64 + UNIX_EPOCH_OSC_SECONDS) as u32; // wraps in 2036, as OSC does
+    let fractional = ((unix_seconds - whole) * 4_294_967_296.0) as u32;
+    OscTime { seconds, fractional }
 }
 
 #[cfg(test)]
@@ -86,5 +106,20 @@ mod tests {
         assert_eq!(anchor.sample_at(Some(t(100, 1 << 31))), Some(25_000));
         assert_eq!(anchor.sample_at(Some(t(0, 0))), Some(0));
         assert_eq!(anchor.sample_at(None), None);
+    }
+
+    #[test]
+    fn a_retaken_anchor_moves_a_quarter_of_the_way() {
+        let anchor = SampleAnchor { time: t(100, 0), sample: 1_000, rate_hz: 48_000.0 };
+        // One second later the anchor predicts 49 000; the output says 49 400.
+        let next = anchor.retake(t(101, 0), 49_400);
+        assert_eq!(next, SampleAnchor { time: t(101, 0), sample: 49_100, rate_hz: 48_000.0 });
+    }
+
+    #[test]
+    fn unix_time_converts_to_osc_time() {
+        assert_eq!(from_unix(0.5), t(2_208_988_800, 1 << 31));
+        let late = from_unix(1_800_000_000.25);
+        assert_eq!(seconds_between(from_unix(1_800_000_000.0), late), 0.25);
     }
 }
