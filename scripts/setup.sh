@@ -8,7 +8,7 @@ set -euo pipefail
 # For the tests' real peers and devices: liblo-tools (oscsend), jackd2 (the JACK dummy
 # driver) and python3-venv (scripts/test.sh makes .venv-test with python-osc).
 MEMSYNTH_APT_PACKAGES=(pkg-config libclang-dev libasound2-dev libjack-jackd2-dev
-  liblo-tools jackd2 python3-venv)
+  liblo-tools jackd2 python3-venv supercollider-language) # sclang: actors/tests/sclang.rs
 
 missing=()
 for pkg in "${MEMSYNTH_APT_PACKAGES[@]}"; do
