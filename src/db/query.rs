@@ -4,7 +4,9 @@
 use heed::{RoTxn, WithoutTls};
 use serde::Serialize;
 
-use super::embedding::{EmbeddingStats, GroupWeights, weighted_distance, weighted_query};
+use super::embedding::{
+    E_PHRASE_DIMS, EmbeddingStats, GroupWeights, weighted_distance, weighted_query,
+};
 use super::index::{IndexParams, search};
 use super::schema::{PhraseId, PhraseRecord, TrackId};
 use super::store::Database;
@@ -18,6 +20,10 @@ pub enum Query {
     /// A raw (unstandardised) e_phrase, e.g. from [`super::ingest::file_e_phrase`] or the
     /// phrase mapper.
     Raw(Vec<f32>),
+    /// An already standardised e_phrase (unit-length groups scaled by 1/√3, as
+    /// [`super::embedding::EmbeddingStats::standardise`] makes them), e.g. from the motion
+    /// mapper, which builds its query in the database's z-score space.
+    Standard(Vec<f32>),
 }
 
 /// One result.
@@ -61,18 +67,27 @@ impl Database {
             fix: "run `memsynth analyze` on the library to build it",
         })?;
         let rtxn = self.read_txn()?;
-        let (raw, exclude) = match query {
+        let (standard, exclude) = match query {
             Query::Phrase(id) => {
                 let features =
                     self.phrase_features(&rtxn, *id)?.ok_or_else(|| Error::InvalidParameter {
                         name: "phrase",
                         reason: format!("no phrase {id} in the database (`memsynth db stats`)"),
                     })?;
-                (features.e_phrase_raw, Some(*id))
+                (stats.standardise(&features.e_phrase_raw), Some(*id))
             }
-            Query::Raw(raw) => (raw.clone(), None),
+            Query::Raw(raw) => (stats.standardise(raw), None),
+            Query::Standard(v) if v.len() == E_PHRASE_DIMS => (v.clone(), None),
+            Query::Standard(v) => {
+                return Err(Error::InvalidParameter {
+                    name: "query",
+                    reason: format!(
+                        "a standardised query has {E_PHRASE_DIMS} dims, got {}",
+                        v.len()
+                    ),
+                });
+            }
         };
-        let standard = stats.standardise(&raw);
         let ask = weighted_query(&standard, weights);
         // A few more than asked: phrases removed since the index was built are skipped.
         let found = search(&rtxn, self.index_db(), &ask, k + 8, exclude, params)?;
