@@ -56,6 +56,9 @@ class EmaQuantizer(nn.Module):
         self.register_buffer("cluster_size", torch.ones(codes))
         self.register_buffer("embed_sum", self.codebook.clone())
         self.register_buffer("initialised", torch.tensor(False))
+        # Uses of each code since the last restart check: a code unused for a whole check
+        # period is dead even while its slowly decaying EMA count is not yet small.
+        self.register_buffer("recent_use", torch.zeros(codes))
 
     def nearest(self, flat: torch.Tensor) -> torch.Tensor:
         cb = self.codebook
@@ -96,6 +99,7 @@ class EmaQuantizer(nn.Module):
                 if torch.distributed.is_available() and torch.distributed.is_initialized():
                     torch.distributed.all_reduce(counts)
                     torch.distributed.all_reduce(sums)
+                self.recent_use.add_(counts)
                 self.cluster_size.mul_(self.decay).add_(counts, alpha=1 - self.decay)
                 self.embed_sum.mul_(self.decay).add_(sums, alpha=1 - self.decay)
                 n = self.cluster_size.sum()
@@ -110,7 +114,8 @@ class EmaQuantizer(nn.Module):
 
     @torch.no_grad()
     def restart_dead(self, flat: torch.Tensor) -> int:
-        dead = self.cluster_size < self.dead_threshold
+        dead = (self.cluster_size < self.dead_threshold) | (self.recent_use == 0)
+        self.recent_use.zero_()
         n_dead = int(dead.sum())
         if n_dead:
             pick = torch.randint(0, flat.shape[0], (n_dead,), device=flat.device)
