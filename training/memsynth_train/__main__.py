@@ -35,6 +35,7 @@ def main(argv=None) -> int:
     v.add_argument("--out", default=None, help="write the metrics as JSON here")
     v.add_argument("--device", default="cpu", choices=["cpu", "cuda", "mps"])
     v.add_argument("--max-items", type=int, default=64)
+    v.add_argument("--max-rows", type=int, default=None, help="read at most this many rows of each kind")
     args = p.parse_args(argv)
 
     if "OMP_NUM_THREADS" in os.environ:

@@ -30,7 +30,7 @@ def evaluate_runs(args) -> dict:
     win = None
     if (runs / "vqvae" / "checkpoint.pt").exists() or (runs / "diffusion" / "checkpoint.pt").exists() \
             or (runs / "mapper" / "checkpoint.pt").exists():
-        win = D.load_windows(args.data)
+        win = D.load_windows(args.data, max_rows=args.max_rows)
         held_win = win.subset(D.held_back(win.phrase_id, every))
         if len(held_win) == 0:
             print("no held-back windows (no phrase id is a multiple of 10): evaluating on all")
@@ -43,7 +43,7 @@ def evaluate_runs(args) -> dict:
         results["vqvae"] = eval_vq(vq, held_win, max_windows=args.max_items)
     if (runs / "vocoder" / "checkpoint.pt").exists():
         from .vocoder import build, evaluate as eval_voc
-        seg = D.load_segments(args.data)
+        seg = D.load_segments(args.data, max_rows=args.max_rows)
         held = seg.subset(D.held_back(seg.phrase_id, every))
         if len(held) == 0:
             print("vocoder: no held-back segments (no phrase id is a multiple of 10): evaluating on all")

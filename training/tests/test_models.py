@@ -21,8 +21,13 @@ def test_dead_codes_are_restarted():
     m = VqVae(ch=16, dim=8, codes=16, blocks=1, dead_threshold=0.5)
     m.quantizer.cluster_size.zero_()
     m.quantizer.cluster_size[0] = 5
+    m.quantizer.recent_use[0] = 3
+    m.quantizer.recent_use[1] = 2  # used lately, but its EMA count is below the threshold
     n = m.quantizer.restart_dead(torch.randn(40, 8))
     assert n == 15 and (m.quantizer.cluster_size >= 0.5).all()
+    m.quantizer.cluster_size.fill_(1.0)
+    m.quantizer.recent_use[2] = 1
+    assert m.quantizer.restart_dead(torch.randn(40, 8)) == 15  # only code 2 was used this period
 
 
 def test_vocoder_gives_one_stft_frame_per_mel_frame():

@@ -85,7 +85,7 @@ def test_export_matches_onnxruntime_and_writes_manifest_and_fixtures(dataset, ti
 def test_eval_reports_every_model(dataset, tiny_runs, tmp_path):
     from memsynth_train.__main__ import main
     assert main(["eval", "--runs", str(tiny_runs), "--data", str(dataset), "--out", str(tmp_path / "e.json"),
-                 "--max-items", "4"]) == 0
+                 "--max-items", "4", "--max-rows", "64"]) == 0
     e = json.loads((tmp_path / "e.json").read_text())
     assert {"vqvae", "vocoder", "diffusion", "mapper"} <= set(e)
     assert e["vocoder"]["griffin_lim_mrstft"] > 0 and 0 <= e["vqvae"]["codebook_usage"] <= 1
