@@ -89,3 +89,16 @@ def test_eval_reports_every_model(dataset, tiny_runs, tmp_path):
     e = json.loads((tmp_path / "e.json").read_text())
     assert {"vqvae", "vocoder", "diffusion", "mapper"} <= set(e)
     assert e["vocoder"]["griffin_lim_mrstft"] > 0 and 0 <= e["vqvae"]["codebook_usage"] <= 1
+
+
+def test_two_process_ddp_on_cpu(dataset, tmp_path):
+    """The same entry point under torchrun (what `accelerate launch` runs): 2 gloo processes."""
+    import os
+    import subprocess
+    import sys
+    torchrun = os.path.join(os.path.dirname(sys.executable), "torchrun")
+    out = tmp_path / "ddp"
+    subprocess.run([torchrun, "--nproc_per_node", "2", "-m", "memsynth_train", "vqvae", "--config",
+                    str(CONFIGS / "vqvae-tiny.yaml"), "--data", str(dataset), "--out", str(out), "--steps", "4"],
+                   check=True, env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True)
+    assert json.loads((out / "summary.json").read_text())["processes"] == 2
