@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$(date +%s)
-VENV=.venv-train
+VENV=${MEMSYNTH_TRAIN_VENV:-.venv-train}
 PY=$VENV/bin/python
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} OMP_WAIT_POLICY=PASSIVE PYTHONWARNINGS=ignore
 CI_DIR=${MEMSYNTH_CI_DIR:-target/training-ci}
