@@ -1,4 +1,4 @@
-"""`python -m memsynth_train {vqvae,vocoder,diffusion,mapper,export,eval} ...`"""
+"""`python -m memsynth_train {vqvae,vocoder,diffusion,mapper,export,eval,bench} ...`"""
 
 import argparse
 import os
@@ -36,6 +36,12 @@ def main(argv=None) -> int:
     v.add_argument("--device", default="cpu", choices=["cpu", "cuda", "mps"])
     v.add_argument("--max-items", type=int, default=64)
     v.add_argument("--max-rows", type=int, default=None, help="read at most this many rows of each kind")
+    b = sub.add_parser("bench", help="onnxruntime time per 4-bar phrase for each stage")
+    b.add_argument("--models", required=True)
+    b.add_argument("--threads", type=int, default=2)
+    b.add_argument("--steps", type=int, default=20)
+    b.add_argument("--repeat", type=int, default=3)
+    b.add_argument("--out", default=None)
     args = p.parse_args(argv)
 
     if "OMP_NUM_THREADS" in os.environ:
@@ -49,6 +55,9 @@ def main(argv=None) -> int:
     elif args.command == "export":
         from .export import export
         export(args)
+    elif args.command == "bench":
+        from .bench import bench
+        bench(args)
     elif args.command == "eval":
         from .evaluate import evaluate_runs
         evaluate_runs(args)
