@@ -20,3 +20,11 @@ fi
 # The Python scripts (fixtures, comparisons) at least parse.
 python3 -m py_compile tests/fixtures/*.py tests/fixtures/osc/*.py benches/*.py
 cargo test --locked "$@"
+
+# --- training (issue 7): tiny training of every model, ONNX export + parity fixtures, pytest.
+# Runs after cargo test (set -e stops before it on a failure); makes .venv-train (torch from
+# PyPI, ~3 min) only when it is missing. MEMSYNTH_SKIP_TRAINING=1 skips it.
+if [ -z "${MEMSYNTH_SKIP_TRAINING:-}" ]; then
+  bash training/ci.sh
+fi
+# --- end training ---
