@@ -18,7 +18,7 @@
 //! assert!(matches!(d.changes.as_slice(), [Change::Command(_)]));
 //!
 //! let err = patch::parse("(\n  retrieval: (k: 0),\n)").unwrap_err();
-//! assert_eq!(err.to_string(), "2:16: retrieval.k must be 1..=64, got 0");
+//! assert_eq!(err.to_string(), "2:15: retrieval.k must be 1..=64, got 0");
 //! ```
 //!
 //! Nothing here touches threads or the clock: the runtime's patch manager watches the

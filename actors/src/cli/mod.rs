@@ -7,6 +7,7 @@ mod decode;
 mod demo;
 mod demo_library;
 mod doctor;
+mod patch;
 mod render;
 mod serve;
 
@@ -39,6 +40,8 @@ enum Command {
     Db(db::Args),
     /// Decode any audio file to the internal standard (24 kHz mono) and write it as WAV.
     Decode(decode::Args),
+    /// Patches: `patch check FILE` validates one offline.
+    Patch(patch::Args),
     /// Render the live engine offline to a WAV file (deterministic, faster than real time).
     Render(render::Args),
     /// Run the live server: OSC in, audio out.
@@ -56,6 +59,7 @@ impl Cli {
             Command::DemoLibrary(args) => demo_library::run(args),
             Command::Decode(args) => decode::run(args),
             Command::Doctor(args) => doctor::run(args),
+            Command::Patch(args) => patch::run(args),
             Command::Render(args) => render::run(args),
             Command::Serve(args) => serve::run(args),
         }

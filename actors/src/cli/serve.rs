@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use actix::{AsyncContext, Supervisor, SyncArbiter};
+use actix::{Actor, AsyncContext, Supervisor, SyncArbiter};
 use anyhow::Context;
 use memsynth::db::Query;
 use memsynth::live::conductor::{Conductor, ConductorConfig};
@@ -15,6 +15,7 @@ use memsynth_actors::audio_out::{AudioOutput, OutputConfig};
 use memsynth_actors::runtime::conductor_actor::ConductorActor;
 use memsynth_actors::runtime::library::Library;
 use memsynth_actors::runtime::osc_server::{self, OscServer};
+use memsynth_actors::runtime::patch_manager::PatchManager;
 use memsynth_actors::runtime::shared::Shared;
 use memsynth_actors::runtime::workers::{Retrieval, Vocoder};
 use memsynth_actors::runtime::{BLOCK, RATE, mixer_thread};
@@ -48,6 +49,10 @@ pub struct Args {
     /// on the same address as OSC; default: the OSC port + 1; 0 turns it off.
     #[arg(long)]
     pub(super) oscquery_port: Option<u16>,
+    /// The active patch, watched and applied on the next bar line when saved (default:
+    /// patches/default.ron when it exists); its folder is where `/patch/load` looks.
+    #[arg(long)]
+    pub(super) patch: Option<PathBuf>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -83,6 +88,22 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mixer = mixer_thread::spawn(rate, producer, shared.clone(), mixer_rx, stop.clone())
         .context("cannot start the mixer thread")?;
 
+    // The active patch and the folder `/patch/load` and the watch look in.
+    let patch_folder = {
+        let default = PathBuf::from("patches/default.ron");
+        let active = args.patch.clone().or_else(|| default.is_file().then_some(default));
+        let folder = match &active {
+            Some(file) => file.parent().filter(|p| !p.as_os_str().is_empty()).map(PathBuf::from),
+            None => Some(PathBuf::from("patches")),
+        }
+        .unwrap_or_else(|| PathBuf::from("."));
+        match &active {
+            Some(file) => println!("patch: {} (watching {})", file.display(), folder.display()),
+            None => println!("patch: none (patches/default.ron not found)"),
+        }
+        folder.is_dir().then_some((folder, active))
+    };
+
     let bind = SocketAddr::new(args.bind, args.osc_port);
     let system = actix::System::new();
     system.block_on(async {
@@ -106,10 +127,25 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             let osc = ctx.address().recipient();
             let conductor_mixer = mixer_tx.clone();
             let conductor_shared = shared.clone();
-            let conductor = Supervisor::start(move |_| {
+            let conductor = Supervisor::start(move |ctx: &mut actix::Context<ConductorActor>| {
                 let mut c = Conductor::new(ConductorConfig::default(), Transport::new(rate, tempo));
                 c.set_query(Query::Phrase(phrase));
-                ConductorActor::new(c, conductor_shared, conductor_mixer, retrieval, vocoder, osc)
+                let actor = ConductorActor::new(
+                    c,
+                    conductor_shared,
+                    conductor_mixer,
+                    retrieval,
+                    vocoder,
+                    osc.clone(),
+                );
+                match patch_folder {
+                    Some((folder, active)) => {
+                        let stage = ctx.address().recipient();
+                        let manager = PatchManager::new(folder, active, stage, osc).start();
+                        actor.with_patch_loader(manager.recipient())
+                    }
+                    None => actor,
+                }
             });
             OscServer::new(server_socket, conductor, mixer_tx, shared, clock, recordings, rate)
         });

@@ -30,6 +30,9 @@ pub enum Outcome {
     Unsupported(String),
     /// Refused: the text for `/error`.
     Refused(String),
+    /// A `/patch/…` command: the owner's patch host handles it
+    /// ([`super::patch_manager::PatchHost::command`]).
+    Patch,
 }
 
 /// Applies `command` at sample `now` (the mixer's render position).
@@ -85,14 +88,12 @@ pub fn apply(conductor: &mut Conductor, now: u64, command: &Command) -> Outcome 
         | Command::RecordStart(_)
         | Command::RecordStop => Outcome::Server,
         Command::Motion(_) => Outcome::Applied, // no phrase mapper yet: motion is accepted and unused
-        Command::ConductorMode(_)
-        | Command::Steps(_)
-        | Command::Guidance(_)
-        | Command::PatchLoad(_)
-        | Command::PatchSet { .. }
-        | Command::PatchGet(_) => Outcome::Unsupported(format!(
-            "{}: not available yet (retrieval mode only, no patches)",
-            command.to_message().addr
-        )),
+        Command::PatchLoad(_) | Command::PatchSet { .. } | Command::PatchGet(_) => Outcome::Patch,
+        Command::ConductorMode(_) | Command::Steps(_) | Command::Guidance(_) => {
+            Outcome::Unsupported(format!(
+                "{}: not available yet (retrieval mode only)",
+                command.to_message().addr
+            ))
+        }
     }
 }

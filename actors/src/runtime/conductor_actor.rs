@@ -15,10 +15,13 @@ use std::time::Duration;
 use actix::{Actor, Addr, AsyncContext, Context, Handler, Message, Supervised};
 use memsynth::db::schema::PhraseId;
 use memsynth::live::conductor::{Action, Conductor, Event, Source};
-use memsynth::osc::{Command, Status, encode_bar, encode_beat, encode_error, encode_phrase};
+use memsynth::osc::{
+    Command, Status, encode_bar, encode_beat, encode_error, encode_patch_value, encode_phrase,
+};
 
 use super::commands::{self, Outcome};
 use super::mixer_thread::MixerMsg;
+use super::patch_manager::{LoadPatch, PatchHost, PatchReply, StagePatch};
 use super::shared::Shared;
 use super::supervise::guarded;
 use super::workers::{Candidates, Prepare, Prepared, Retrieval, Retrieve, Vocoder};
@@ -59,6 +62,12 @@ pub struct ConductorActor {
     /// The last (bar, beat) pushed.
     heard: Option<(u64, u32)>,
     panic_at_bar: Option<u64>,
+    /// The running patch and the one waiting for its bar line.
+    patches: PatchHost,
+    /// Who loads `/patch/load` names (the patch manager).
+    patch_loader: Option<actix::Recipient<LoadPatch>>,
+    /// When the staged patch's file was saved, for the swap-latency log line.
+    patch_saved: Option<std::time::Instant>,
 }
 
 impl ConductorActor {
@@ -83,6 +92,9 @@ impl ConductorActor {
             distances: HashMap::new(),
             heard: None,
             panic_at_bar,
+            patches: PatchHost::default(),
+            patch_loader: None,
+            patch_saved: None,
         }
     }
 
@@ -92,6 +104,7 @@ impl ConductorActor {
 
     fn tick(&mut self, ctx: &mut Context<Self>) {
         let now = self.shared.now();
+        self.apply_due_patch(now);
         let actions = self.conductor.tick(now);
         self.carry_out(actions, ctx);
 
@@ -196,6 +209,7 @@ impl Handler<Apply> for ConductorActor {
                 Outcome::Unsupported(why) | Outcome::Refused(why) => {
                     act.osc.do_send(Send { to: Some(m.from), bytes: encode_error(&why) });
                 }
+                Outcome::Patch => act.patch_command(now, &m),
             }
             if stop {
                 let beat = act
@@ -238,5 +252,83 @@ impl Handler<Prepared> for ConductorActor {
             };
             act.carry_out(actions, ctx);
         });
+    }
+}
+
+impl ConductorActor {
+    /// Sends `/patch/load` names to `loader` (the patch manager).
+    pub fn with_patch_loader(mut self, loader: actix::Recipient<LoadPatch>) -> Self {
+        self.patch_loader = Some(loader);
+        self
+    }
+
+    /// Applies the staged patch when its bar line falls in the next block the mixer
+    /// renders (so a tempo change still lands on that line).
+    fn apply_due_patch(&mut self, now: u64) {
+        let horizon = now + super::BLOCK as u64;
+        let Some(report) = self.patches.apply_due(&mut self.conductor, now, horizon) else {
+            return;
+        };
+        for change in report.mixer {
+            let _ = self.mixer.send(MixerMsg::Change(change));
+        }
+        if let Some(applied) = &report.applied {
+            let latency = self.patch_saved.take().map_or_else(String::new, |saved| {
+                let rate = f64::from(self.conductor.transport().rate());
+                let ahead = applied.line.saturating_sub(now) as f64 / rate;
+                let ms = (saved.elapsed().as_secs_f64() + ahead) * 1e3;
+                format!("; save → bar line {ms:.1} ms")
+            });
+            eprintln!(
+                "patch: {} applied on bar {} ({}){latency}",
+                applied.origin, applied.bar, applied.diff
+            );
+        }
+        for e in &report.errors {
+            eprintln!("patch: {e}");
+            self.push(encode_error(e));
+        }
+    }
+
+    /// `/patch/set`, `/patch/get` and `/patch/load` from `m.from`.
+    fn patch_command(&mut self, now: u64, m: &Apply) {
+        let reply = |act: &Self, bytes| act.osc.do_send(Send { to: Some(m.from), bytes });
+        match self.patches.command(&self.conductor, now, &m.command) {
+            PatchReply::Staged(bar) => eprintln!("patch: {:?} staged for bar {bar}", m.command),
+            PatchReply::Value(path, value) => reply(self, encode_patch_value(&path, value)),
+            PatchReply::Load(name) => match &self.patch_loader {
+                Some(loader) => loader.do_send(LoadPatch { name, from: m.from }),
+                None => reply(self, encode_error("/patch/load: no patches folder")),
+            },
+            PatchReply::Error(e) => reply(self, encode_error(&e)),
+        }
+    }
+}
+
+impl Handler<StagePatch> for ConductorActor {
+    type Result = ();
+    fn handle(&mut self, m: StagePatch, ctx: &mut Context<Self>) {
+        guarded("conductor", self, ctx, |act, _| {
+            let now = act.shared.now();
+            let bar = act.patches.stage(&act.conductor, now, m.patch, &m.origin);
+            act.patch_saved = m.saved;
+            eprintln!("patch: {} staged for bar {bar}", m.origin);
+            // Stopped: nothing renders bar lines, so it applies at once.
+            if !act.conductor.transport().is_playing() {
+                act.apply_due_patch(now);
+            }
+        });
+    }
+}
+
+/// A query from the phrase mapper (motion): used from the next request on.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SetQuery(pub memsynth::db::Query);
+
+impl Handler<SetQuery> for ConductorActor {
+    type Result = ();
+    fn handle(&mut self, m: SetQuery, _: &mut Context<Self>) {
+        self.conductor.set_query(m.0);
     }
 }

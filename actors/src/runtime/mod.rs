@@ -21,6 +21,7 @@ pub mod mixer_thread;
 pub mod offline;
 pub mod osc_server;
 pub mod oscquery;
+pub mod patch_manager;
 pub mod recorder;
 pub mod script;
 pub mod shared;

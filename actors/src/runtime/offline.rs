@@ -14,6 +14,7 @@ use memsynth::osc::Command;
 
 use super::commands::{self, MixerChange, Outcome};
 use super::library::Library;
+use super::patch_manager::{AppliedReport, PatchHost, PatchReply, load_named};
 
 /// Conductor, mixer and database on one thread.
 pub struct Engine {
@@ -24,13 +25,28 @@ pub struct Engine {
     library: Arc<Library>,
     /// Every event so far, in order.
     pub events: Vec<Event>,
+    /// The running patch and the one waiting for its bar line.
+    pub patches: PatchHost,
+    /// Where `/patch/load` finds patches (none: refused).
+    pub patch_folder: Option<std::path::PathBuf>,
+    /// Patches applied since the owner last took them, with the sample they were applied
+    /// at (just before their bar line).
+    pub applied: Vec<(u64, AppliedReport)>,
 }
 
 impl Engine {
     /// An engine over `conductor` (configured, with its query set) and `library`.
     pub fn new(conductor: Conductor, library: Arc<Library>) -> Self {
         let rate = conductor.transport().rate();
-        Self { conductor, mixer: Mixer::new(rate), library, events: Vec::new() }
+        Self {
+            conductor,
+            mixer: Mixer::new(rate),
+            library,
+            events: Vec::new(),
+            patches: PatchHost::default(),
+            patch_folder: None,
+            applied: Vec::new(),
+        }
     }
 
     /// Applies `command` at `now`, as the Conductor actor would.
@@ -39,12 +55,63 @@ impl Engine {
         if let Outcome::Mixer(change) = &outcome {
             apply_mixer(&mut self.mixer, *change);
         }
+        if outcome == Outcome::Patch {
+            return match self.patches.command(&self.conductor, now, command) {
+                PatchReply::Staged(_) => Outcome::Applied,
+                PatchReply::Value(path, value) => {
+                    println!("/patch/value {path} {value}");
+                    Outcome::Applied
+                }
+                PatchReply::Load(name) => match &self.patch_folder {
+                    Some(folder) => match load_named(folder, &name) {
+                        Ok((_, patch)) => {
+                            self.patches.stage(&self.conductor, now, patch, &name);
+                            Outcome::Applied
+                        }
+                        Err(e) => Outcome::Refused(e),
+                    },
+                    None => Outcome::Refused("/patch/load: no patches folder (use --patch)".into()),
+                },
+                PatchReply::Error(e) => Outcome::Refused(e),
+            };
+        }
         outcome
+    }
+
+    /// Applies the staged patch now if its bar line is at or before `horizon` (render
+    /// start, or a stopped transport), recording it in [`Self::applied`].
+    pub fn apply_patch_now(&mut self, now: u64, horizon: u64) {
+        if let Some(report) = self.patches.apply_due(&mut self.conductor, now, horizon) {
+            for change in &report.mixer {
+                apply_mixer(&mut self.mixer, *change);
+            }
+            self.applied.push((now, report));
+        }
     }
 
     /// Renders the block starting at `now` into `out` (stereo interleaved), after carrying
     /// out everything the conductor asks for at `now`.
+    ///
+    /// A staged patch whose bar line falls in the block is applied on the sample just
+    /// before the line (so a tempo change lands on the line and gains move on it): the
+    /// block is rendered in two parts around it, which gives the same bits as one block.
     pub fn step(&mut self, now: u64, out: &mut [f32]) {
+        let end = now + (out.len() / 2) as u64;
+        match self.patches.slot.due_at() {
+            Some(line) if line <= end => {
+                let at = line.saturating_sub(1).max(now);
+                let (first, rest) = out.split_at_mut(2 * (at - now) as usize);
+                if !first.is_empty() {
+                    self.step_block(now, first);
+                }
+                self.apply_patch_now(at, line);
+                self.step_block(at, rest);
+            }
+            _ => self.step_block(now, out),
+        }
+    }
+
+    fn step_block(&mut self, now: u64, out: &mut [f32]) {
         let mut queue: VecDeque<Action> = self.conductor.tick(now).into();
         while let Some(action) = queue.pop_front() {
             match action {
