@@ -199,7 +199,8 @@ def export(args) -> None:
     def record(key, files, inputs, outputs, run_dir, diffs, notes=None):
         info = run_info(run_dir)
         metrics = flat_metrics(info.get("metrics", {}))
-        metrics.update({f"eval_{k}": v for k, v in flat_metrics(evals.get(key.split("_")[0], {})).items()})
+        source = {"unet": "diffusion"}.get(key, key.split("_")[0])
+        metrics.update({f"eval_{k}": v for k, v in flat_metrics(evals.get(source, {})).items()})
         models[key] = Struct(
             file=files, sha256=sha256(out / files), bytes=(out / files).stat().st_size,
             inputs=inputs, outputs=outputs,
