@@ -161,7 +161,7 @@ def ron(value, indent=0) -> str:
         return r if ("." in r or "e" in r) else r + ".0"
     if value is None:
         return "None"
-    return json.dumps(str(value))  # a RON string literal: same escapes as JSON for our text
+    return json.dumps(str(value), ensure_ascii=False)  # a RON string: UTF-8, escapes \" \\ \n as Rust
 
 
 class Struct:
