@@ -166,3 +166,50 @@ pub fn map_osc<'a>(patch: &'a Patch, address: &str, x: f32) -> Option<(&'a str, 
     let m = patch.osc.iter().find(|m| m.address == address)?;
     Some((m.param.as_str(), m.value(x)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::patch::parse;
+
+    #[test]
+    fn set_validates_like_a_file_and_get_reads_back() {
+        let p = Patch::default();
+        let q = set(&p, "mixer.master", -6.0).unwrap();
+        assert_eq!(get(&q, "mixer.master"), Ok(-6.0));
+        assert_eq!(p.mixer.master, 0.0, "the original is untouched");
+        let e = set(&p, "retrieval.k", 0.0).unwrap_err();
+        assert_eq!(e.to_string(), "retrieval.k must be 1..=64, got 0");
+        assert!(set(&p, "retrieval.k", 2.5).is_err());
+        assert!(set(&p, "conductor.guidance", f64::NAN).is_err());
+        // The whole patch is checked: the last weight cannot go to 0 with the others at 0.
+        let r = parse("(retrieval: (weights: (rhythm: 0.0, harmony: 0.0, timbre: 1.0)))").unwrap();
+        let e = set(&r, "retrieval.weights.timbre", 0.0).unwrap_err();
+        assert!(e.to_string().starts_with("retrieval.weights must not all be 0"), "{e}");
+        assert!(matches!(get(&p, "nope"), Err(ParamError::Unknown { .. })));
+        assert_eq!(get(&p, "tempo"), Err(ParamError::Unset));
+        // Every parameter in the table reads and sets.
+        for param in PARAMS {
+            let v = (param.min + param.max) / 2.0;
+            let v = if param.kind == Kind::Int { v.round() } else { v };
+            let q = set(&p, param.path, v).unwrap();
+            assert_eq!(get(&q, param.path), Ok(v), "{}", param.path);
+        }
+    }
+
+    #[test]
+    fn mappings_spread_the_input_over_their_range() {
+        let p = parse(
+            "(osc: [(address: \"/1/fader1\", param: \"conductor.guidance\", range: (1.0, 4.0)),
+                    (address: \"/t\", param: \"tempo\", range: (80.0, 160.0), curve: Exp),
+                    (address: \"/k\", param: \"retrieval.k\", range: (1.0, 10.0))])",
+        )
+        .unwrap();
+        assert_eq!(map_osc(&p, "/1/fader1", 0.5), Some(("conductor.guidance", 2.5)));
+        assert_eq!(map_osc(&p, "/1/fader1", 7.0), Some(("conductor.guidance", 4.0)));
+        let (_, t) = map_osc(&p, "/t", 0.5).unwrap();
+        assert!((t - 80.0 * 2f64.sqrt()).abs() < 1e-3);
+        assert_eq!(map_osc(&p, "/k", 0.5), Some(("retrieval.k", 6.0)));
+        assert_eq!(map_osc(&p, "/nope", 0.5), None);
+    }
+}
