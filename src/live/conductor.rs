@@ -254,6 +254,17 @@ enum Pending {
     },
 }
 
+/// The first phrase, prepared while the transport is stopped, so `play` starts with music
+/// on bar 0 instead of a silent bar while retrieval and the stretch run.
+#[derive(Debug, Clone)]
+struct Cued {
+    phrase_id: PhraseId,
+    bars: u16,
+    tempo: Tempo,
+    source: Source,
+    audio: Arc<[f32]>,
+}
+
 /// The conductor. Owned by one actor; see the module notes.
 #[derive(Debug)]
 pub struct Conductor {
@@ -264,6 +275,8 @@ pub struct Conductor {
     /// The bar the next phrase starts on (`None` until playing starts).
     boundary: Option<u64>,
     pending: Pending,
+    /// Ready for bar 0 of the next `play`.
+    cued: Option<Cued>,
     next_ticket: Ticket,
     next_voice: VoiceId,
     rng: ChaCha8Rng,
@@ -280,6 +293,7 @@ impl Conductor {
             playing: None,
             boundary: None,
             pending: Pending::Idle,
+            cued: None,
             next_ticket: 1,
             next_voice: 1,
             rng,
@@ -311,6 +325,9 @@ impl Conductor {
 
     /// Sets what to search near from the next request on.
     pub fn set_query(&mut self, query: Query) {
+        if self.query.as_ref() != Some(&query) {
+            self.cued = None;
+        }
         self.query = Some(query);
     }
 
@@ -326,16 +343,28 @@ impl Conductor {
 
     /// Advances to `now` (the next sample the mixer will render): asks for the next phrase
     /// when its bar enters the look-ahead, extends the playing phrase past boundaries that
-    /// came before its successor, and refits it after a tempo change.
+    /// came before its successor, and refits it after a tempo change. While stopped it
+    /// cues the first phrase, which the first tick after `play` starts on bar 0 — call
+    /// `tick` right after `play`, before the mixer renders the play sample.
     pub fn tick(&mut self, now: u64) -> Vec<Action> {
         let mut out = Vec::new();
         if !self.transport.is_playing() {
+            self.cue(&mut out);
             return out;
         }
         self.pass_boundaries(now, &mut out);
         let Some(boundary) = self.boundary else {
             return out;
         };
+        if let Some(cued) = self.cued.take() {
+            // The first phrase, if it still fits: same tempo, and its bar is still to come.
+            let tempo = self.transport.tempo_at_bar(boundary);
+            if self.playing.is_none() && cued.tempo == tempo {
+                let Cued { phrase_id, bars, tempo, source, audio } = cued;
+                self.place(boundary, phrase_id, bars, tempo, source, audio, false, &mut out);
+                return out;
+            }
+        }
         let bar_now = self.transport.position(now).map_or(0, |p| p.bar);
 
         // After a tempo change the playing phrase is off the grid: fit it again.
@@ -387,10 +416,12 @@ impl Conductor {
             return out;
         }
         self.pass_boundaries(now, &mut out);
-        let Some(boundary) = self.boundary else {
-            return out;
+        // Stopped: the pick is cued for bar 0 at the tempo play will start at.
+        let (boundary, tempo) = match self.boundary {
+            _ if !self.transport.is_playing() => (0, self.transport.tempo_at(now)),
+            Some(b) => (b, self.transport.tempo_at_bar(b)),
+            None => return out,
         };
-        let tempo = self.transport.tempo_at_bar(boundary);
         // A 10 % margin: a phrase's beats vary around its mean tempo.
         let reach = (MIN_RATIO * 1.1)..=(MAX_RATIO / 1.1);
         candidates
@@ -456,6 +487,13 @@ impl Conductor {
             return out;
         }
         self.pass_boundaries(now, &mut out);
+        if !self.transport.is_playing() {
+            self.pending = Pending::Idle;
+            if !refit && tempo == self.transport.tempo_at(now) {
+                self.cued = Some(Cued { phrase_id, bars, tempo, source, audio });
+            }
+            return out;
+        }
         let rate = self.transport.rate();
         // A refit starts on the next bar line; a new phrase on its boundary.
         let bar = if refit {
@@ -488,6 +526,26 @@ impl Conductor {
             self.pending = Pending::Failed { reason: Late::Failed(reason) };
             return out;
         }
+        self.place(bar, phrase_id, bars, tempo, source, audio, refit, &mut out);
+        out
+    }
+
+    /// Schedules prepared audio on `bar` (a refit enters it where the old fit would be),
+    /// cross-fading from the playing phrase; the first phrase after `play` comes in at
+    /// once, so its downbeat is heard.
+    #[allow(clippy::too_many_arguments)]
+    fn place(
+        &mut self,
+        bar: u64,
+        phrase_id: PhraseId,
+        bars: u16,
+        tempo: Tempo,
+        source: Source,
+        audio: Arc<[f32]>,
+        refit: bool,
+        out: &mut Vec<Action>,
+    ) {
+        let rate = self.transport.rate();
         let xfade = self.crossfade_samples(tempo);
         // A refit enters the phrase where the old fit would be; a new phrase at its start.
         // (A refit of a phrase that has not started yet replaces it on its own bar.)
@@ -508,7 +566,7 @@ impl Conductor {
             offset,
             looping: true,
             gain: 1.0,
-            fade_in: xfade,
+            fade_in: if self.playing.is_some() { xfade } else { u64::from(rate) / 200 },
             fade_out: None,
             channel: source.channel(),
         };
@@ -529,7 +587,6 @@ impl Conductor {
         }
         self.pending = Pending::Idle;
         out.insert(0, Action::Schedule { voice, fade_out });
-        out
     }
 
     /// A request or preparation failed: reported; the playing phrase goes on and the next
@@ -576,6 +633,35 @@ impl Conductor {
             }
         }
         self.boundary = Some(boundary);
+    }
+
+    /// While stopped: forgets the last performance (the next `play` starts from bar 0)
+    /// and asks for the first phrase, unless it is cued or on its way.
+    fn cue(&mut self, out: &mut Vec<Action>) {
+        let played = self.playing.take().is_some();
+        if self.boundary.take().is_some() || played {
+            self.pending = Pending::Idle;
+        }
+        if let Some(c) = &self.cued
+            && c.tempo != self.transport.tempo_at(0)
+        {
+            self.cued = None;
+        }
+        if self.cued.is_some() || self.pending != Pending::Idle {
+            return;
+        }
+        let Some(query) = self.query.clone() else {
+            return;
+        };
+        let ticket = self.ticket();
+        out.push(Action::Request {
+            ticket,
+            query,
+            k: self.config.k,
+            weights: self.config.weights,
+            for_bar: 0,
+        });
+        self.pending = Pending::Requested { ticket };
     }
 
     fn crossfade_samples(&self, tempo: Tempo) -> u64 {
@@ -694,6 +780,46 @@ mod tests {
     }
 
     #[test]
+    fn play_starts_with_the_phrase_cued_while_stopped() {
+        let t120 = Tempo::from_bpm(120.0).unwrap();
+        let mut c = Conductor::new(ConductorConfig::default(), Transport::new(RATE, t120));
+        c.set_query(Query::Phrase(3));
+        // Stopped: the first phrase is asked for, picked and prepared; nothing is scheduled.
+        let (t1, for_bar) = only_request(&c.tick(0));
+        assert_eq!(for_bar, 0);
+        assert!(c.tick(100).is_empty(), "one request at a time");
+        let (t2, id, tempo, _) = prepare(&c.on_candidates(200, t1, vec![cand(10, 0.1, 119.0)]));
+        assert_eq!((id, tempo), (10, t120));
+        assert!(c.on_prepared(300, t2, Source::Retrieved, audio(4, t120)).is_empty());
+        assert!(c.tick(400).is_empty(), "cued: nothing more to ask");
+
+        // Play at 5 000: the tick right after schedules it on that very sample, bar 0.
+        c.transport_mut().play(5_000);
+        let a = c.tick(5_000);
+        let (v, fade) = schedule(&a);
+        assert_eq!((v.start, v.offset, fade), (5_000, 0, None));
+        assert!(events(&a).contains(&Event::PhraseStarts {
+            phrase_id: 10,
+            source: Source::Retrieved,
+            bar: 0
+        }));
+        assert_eq!(c.next_boundary(), Some(4));
+
+        // Stop, change the tempo and play again: the cue is prepared anew, at the new tempo.
+        c.transport_mut().stop(BAR);
+        let t100 = Tempo::from_bpm(100.0).unwrap();
+        c.transport_mut().set_tempo(t100, BAR).unwrap();
+        let (t3, _) = only_request(&c.tick(BAR));
+        assert_eq!(c.playing(), None);
+        let (t4, _, tempo, _) = prepare(&c.on_candidates(BAR, t3, vec![cand(11, 0.1, 100.0)]));
+        assert_eq!(tempo, t100);
+        c.on_prepared(BAR, t4, Source::Retrieved, audio(4, t100));
+        c.transport_mut().play(2 * BAR);
+        let (v, _) = schedule(&c.tick(2 * BAR));
+        assert_eq!(v.start, 2 * BAR);
+    }
+
+    #[test]
     fn a_scripted_show_gives_the_expected_requests_and_schedules() {
         let mut c = conductor(1);
         let t120 = Tempo::from_bpm(120.0).unwrap();
@@ -714,7 +840,8 @@ mod tests {
         assert_eq!((id, tempo, for_bar), (10, t120, 1)); // 11 is not close to the best
         let a = c.on_prepared(2_000, t2, Source::Retrieved, audio(4, t120));
         let (v1, fade) = schedule(&a);
-        assert_eq!((v1.start, v1.offset, v1.fade_in, v1.looping), (BAR, 0, 24_000, true));
+        // The first phrase comes in over 5 ms (no click), not a beat: its downbeat counts.
+        assert_eq!((v1.start, v1.offset, v1.fade_in, v1.looping), (BAR, 0, 240, true));
         assert_eq!(fade, None);
         assert_eq!(c.next_boundary(), Some(5));
         assert!(events(&a).contains(&Event::PhraseStarts {
