@@ -109,6 +109,13 @@ fn valid_cases() -> Vec<(&'static str, Vec<OscType>, Command)> {
         ),
         ("/record/start", vec![s("take1.wav")], Command::RecordStart(Some("take1.wav".into()))),
         ("/record/stop", vec![], Command::RecordStop),
+        ("/motion/calibrate", vec![], Command::MotionCalibrate),
+        ("/record/motion", vec![OscType::Int(0)], Command::RecordMotionStop),
+        (
+            "/record/motion",
+            vec![OscType::Int(1), s("moves.jsonl")],
+            Command::RecordMotionStart(Some("moves.jsonl".into())),
+        ),
         ("/status", vec![], Command::Status),
         ("/subscribe", vec![OscType::Int(9001)], Command::Subscribe(9001)),
         ("/unsubscribe", vec![], Command::Unsubscribe),

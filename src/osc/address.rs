@@ -183,6 +183,8 @@ pub enum Endpoint {
     MotionGravity,
     MotionQuat,
     MotionAttitude,
+    MotionCalibrate,
+    MotionQuery,
     ConductorMode,
     Steps,
     Guidance,
@@ -197,6 +199,7 @@ pub enum Endpoint {
     PatchGet,
     RecordStart,
     RecordStop,
+    RecordMotion,
     Status,
     Subscribe,
     Unsubscribe,
@@ -451,6 +454,11 @@ pub static ADDRESSES: &[Entry] = &[
         E::MotionAttitude,
         "Attitude as Euler angles in the sender's convention (CoreMotion's for iOS), rad.",
     ),
+    button(
+        "/motion/calibrate",
+        E::MotionCalibrate,
+        "Calibrate the motion normalizer on the next 4 bars of the performer's typical motion.",
+    ),
     // Conductor.
     entry(
         "/conductor/mode",
@@ -552,6 +560,14 @@ pub static ADDRESSES: &[Entry] = &[
         "Start recording the output to recordings/<name> (the server names it if omitted).",
     ),
     button("/record/stop", E::RecordStop, "Stop recording and close the file."),
+    entry(
+        "/record/motion",
+        &[Arg::int("on", i(0, 1), None), Arg::string("name", FILE_NAME).optional()],
+        Write,
+        E::RecordMotion,
+        "1: record raw motion messages to recordings/<name> (JSON lines; the server names it \
+         if omitted); 0: stop.",
+    ),
     // Session.
     entry(
         "/status",
@@ -612,6 +628,20 @@ pub static ADDRESSES: &[Entry] = &[
         Read,
         E::Error,
         "Reply or push: what was wrong with a message, or a patch error with line and column.",
+    ),
+    entry(
+        "/motion/query",
+        &[
+            Arg::int("update", NON_NEG, None),
+            Arg::int("received", NON_NEG, None),
+            Arg::float("rhythm", f(0.0, 2.0), None),
+            Arg::float("harmony", f(0.0, 2.0), None),
+            Arg::float("timbre", f(0.0, 2.0), None),
+        ],
+        Read,
+        E::MotionQuery,
+        "Push: motion set a new query; updates so far, motion messages received so far, and \
+         the cosine distance of each group from the anchor phrase.",
     ),
     entry(
         "/patch/value",

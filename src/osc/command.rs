@@ -137,6 +137,13 @@ pub enum Command {
     RecordStart(Option<String>),
     /// `/record/stop`.
     RecordStop,
+    /// `/motion/calibrate`.
+    MotionCalibrate,
+    /// `/record/motion 1 [name]`: record raw motion to a plain file name inside the
+    /// recordings folder, or `None` to let the server name the take.
+    RecordMotionStart(Option<String>),
+    /// `/record/motion 0`.
+    RecordMotionStop,
     /// `/status`: answer with the status reply.
     Status,
     /// `/subscribe`: push to this UDP port of the sender; 0 = the port it sent from.
@@ -336,6 +343,12 @@ pub fn parse(entry: &'static Entry, args: &[OscType]) -> Result<Option<Command>,
             None => Command::RecordStart(None),
             Some(_) => Command::RecordStart(Some(a.name(0, check_file_name)?)),
         },
+        E::RecordMotion => match (a.int_in::<u8>(0)?, args.get(1)) {
+            (0, None) => Command::RecordMotionStop,
+            (0, Some(_)) => return Err(a.wrong()),
+            (_, None) => Command::RecordMotionStart(None),
+            (_, Some(_)) => Command::RecordMotionStart(Some(a.name(1, check_file_name)?)),
+        },
         E::Status => Command::Status,
         E::Subscribe => match args.first() {
             None => Command::Subscribe(0),
@@ -381,6 +394,8 @@ pub fn parse(entry: &'static Entry, args: &[OscType]) -> Result<Option<Command>,
         | E::Stop
         | E::Tap
         | E::RecordStop
+        | E::MotionCalibrate
+        | E::MotionQuery
         | E::Beat
         | E::Bar
         | E::Phrase
@@ -397,6 +412,7 @@ fn trigger(endpoint: Endpoint) -> Option<Command> {
         Endpoint::Stop => Some(Command::Stop),
         Endpoint::Tap => Some(Command::Tap),
         Endpoint::RecordStop => Some(Command::RecordStop),
+        Endpoint::MotionCalibrate => Some(Command::MotionCalibrate),
         _ => None,
     }
 }
@@ -707,6 +723,14 @@ impl Command {
                 ("/record/start", name.iter().map(|n| n.as_str().into()).collect())
             }
             Command::RecordStop => ("/record/stop", vec![]),
+            Command::MotionCalibrate => ("/motion/calibrate", vec![]),
+            Command::RecordMotionStart(name) => (
+                "/record/motion",
+                std::iter::once(OscType::Int(1))
+                    .chain(name.iter().map(|n| n.as_str().into()))
+                    .collect(),
+            ),
+            Command::RecordMotionStop => ("/record/motion", vec![OscType::Int(0)]),
             Command::Status => ("/status", vec![]),
             Command::Subscribe(port) => ("/subscribe", vec![int_arg(u64::from(*port))]),
             Command::Unsubscribe => ("/unsubscribe", vec![]),

@@ -34,6 +34,7 @@
 //! | `/motion/gravity` | `fff` m/s² | gravity vector |
 //! | `/motion/quat` | `ffff` w x y z | attitude quaternion |
 //! | `/motion/attitude` | `fff` rad | pitch, roll, yaw |
+//! | `/motion/calibrate` ● | | calibrate the motion normalizer on the next 4 bars |
 //! | `/conductor/mode` | `s` generate\|retrieve\|hybrid | where phrases come from |
 //! | `/conductor/steps` | `i` 1–200 | model sampling steps |
 //! | `/conductor/guidance` | `f` 0–20 | model guidance scale |
@@ -48,6 +49,7 @@
 //! | `/patch/get` | `s` parameter | answered by `/patch/value s f` |
 //! | `/record/start` | `[s]` file name | record to `recordings/<name>` |
 //! | `/record/stop` ● | | stop recording |
+//! | `/record/motion` | `i [s]` 1/0, file name | record raw motion to `recordings/<name>` (JSON lines) / stop |
 //! | `/status` | | answered by `/status i f i i i i` |
 //! | `/subscribe` | `[i]` port | push to this port (0/none: sender's) |
 //! | `/unsubscribe` | | stop pushes |
@@ -63,6 +65,7 @@
 //! | `/levels` | `f f` | output peak, RMS in dBFS (push) |
 //! | `/error` | `s` | what was wrong (reply and push) |
 //! | `/patch/value` | `s f` | reply to `/patch/get` |
+//! | `/motion/query` | `i i f f f` | motion set the query: updates, motion messages received, rhythm/harmony/timbre distance from the anchor (push) |
 //!
 //! Names: `/patch/load` and `/record/start` take a plain file name only (no `/`, `\`,
 //! `..`, NUL, control characters or `:`, no leading dot, no trailing dot or space), so a

@@ -7,6 +7,7 @@ mod decode;
 mod demo;
 mod demo_library;
 mod doctor;
+mod motion;
 mod patch;
 mod render;
 mod serve;
@@ -42,6 +43,8 @@ enum Command {
     Decode(decode::Args),
     /// Patches: `patch check FILE` validates one offline.
     Patch(patch::Args),
+    /// Motion: `motion record --out FILE` records a phone's motion messages.
+    Motion(motion::Args),
     /// Render the live engine offline to a WAV file (deterministic, faster than real time).
     Render(render::Args),
     /// Run the live server: OSC in, audio out.
@@ -60,6 +63,7 @@ impl Cli {
             Command::Decode(args) => decode::run(args),
             Command::Doctor(args) => doctor::run(args),
             Command::Patch(args) => patch::run(args),
+            Command::Motion(args) => motion::run(args),
             Command::Render(args) => render::run(args),
             Command::Serve(args) => serve::run(args),
         }

@@ -20,7 +20,7 @@ use memsynth_actors::runtime::commands::Outcome;
 use memsynth_actors::runtime::library::Library;
 use memsynth_actors::runtime::offline::Engine;
 use memsynth_actors::runtime::patch_manager::{DEBOUNCE, FolderWatch};
-use memsynth_actors::runtime::{BLOCK, RATE, script};
+use memsynth_actors::runtime::{BLOCK, RATE, motion_file, script};
 
 use super::DEFAULT_DB;
 
@@ -50,6 +50,10 @@ pub struct Args {
     /// Write 32-bit float samples instead of 16-bit.
     #[arg(long)]
     float: bool,
+    /// A motion recording (`memsynth motion record`, `/record/motion`) to replay: each
+    /// message at `t` seconds lands on sample `t · 48000` after play.
+    #[arg(long)]
+    motion: Option<PathBuf>,
     /// A patch applied at bar 0 (`patches/NAME.ron`); its folder serves `/patch/load`.
     #[arg(long)]
     patch: Option<PathBuf>,
@@ -82,6 +86,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("cannot read {}", path.display()))?;
             script::parse(&text)?
+        }
+        None => Vec::new(),
+    }
+    .into_iter()
+    .peekable();
+    let mut motion = match &args.motion {
+        Some(path) => {
+            let recorded = motion_file::read(path)?;
+            let (commands, skipped) = motion_file::to_commands(&recorded, RATE);
+            if skipped > 0 {
+                eprintln!("{}: {skipped} messages are not motion; skipped", path.display());
+            }
+            commands
         }
         None => Vec::new(),
     }
@@ -126,6 +143,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         if let Some(w) = &mut watch {
             follow(w, &mut engine, now, began, args.speed, &mut saves);
         }
+        // Motion in this block, each reading at its own sample.
+        while let Some((at, command)) = motion.next_if(|(at, _)| *at < now + BLOCK as u64) {
+            engine.command(at, &command);
+        }
         engine.step(now, &mut block);
         report_patches(&mut engine, began, args.speed, &mut saves);
         let frames = (end - now).min(BLOCK as u64) as usize;
@@ -140,6 +161,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         if matches!(e, Event::PhraseStarts { .. } | Event::Failed { .. }) {
             println!("{e}");
         }
+    }
+    if let Some(u) = engine.motion.updates.last() {
+        println!(
+            "motion: {} readings, {} query updates (last: rhythm {:.3}, harmony {:.3}, timbre \
+             {:.3} from the anchor)",
+            u.received, u.update, u.distance[0], u.distance[1], u.distance[2]
+        );
     }
     println!(
         "{}: {} bars, {seconds:.2} s at 48 kHz stereo, rendered in {took:.2} s ({:.0}× real time)",

@@ -87,7 +87,12 @@ pub fn apply(conductor: &mut Conductor, now: u64, command: &Command) -> Outcome 
         | Command::Unsubscribe
         | Command::RecordStart(_)
         | Command::RecordStop => Outcome::Server,
-        Command::Motion(_) => Outcome::Applied, // no phrase mapper yet: motion is accepted and unused
+        // The motion input takes these (the MotionInput actor, or the offline engine's
+        // motion path before it gets here).
+        Command::Motion(_)
+        | Command::MotionCalibrate
+        | Command::RecordMotionStart(_)
+        | Command::RecordMotionStop => Outcome::Server,
         Command::PatchLoad(_) | Command::PatchSet { .. } | Command::PatchGet(_) => Outcome::Patch,
         Command::ConductorMode(_) | Command::Steps(_) | Command::Guidance(_) => {
             Outcome::Unsupported(format!(

@@ -43,6 +43,20 @@ impl Library {
         Ok(self.db.phrase(&rtxn, id)?.map(|p| p.tempo))
     }
 
+    /// Phrase `id`'s e_phrase as z-scores against the database statistics (the motion
+    /// mapper's anchor); `None` if there is no such phrase.
+    pub fn anchor_z(&self, id: PhraseId) -> Result<Option<Vec<f32>>, String> {
+        let stats = self.db.meta().map_err(|e| e.to_string())?.stats;
+        let Some(stats) = stats else { return Err("the database has no index yet".into()) };
+        let rtxn = self.db.read_txn().map_err(|e| e.to_string())?;
+        let Some(features) = self.db.phrase_features(&rtxn, id).map_err(|e| e.to_string())? else {
+            return Ok(None);
+        };
+        let mut z = vec![0.0; features.e_phrase_raw.len()];
+        memsynth::motion::anchor_z(&features.e_phrase_raw, &stats, &mut z);
+        Ok(Some(z))
+    }
+
     /// The `k` phrases nearest `query`, as the conductor takes them.
     pub fn candidates(
         &self,

@@ -18,6 +18,8 @@ pub mod commands;
 pub mod conductor_actor;
 pub mod library;
 pub mod mixer_thread;
+pub mod motion;
+pub mod motion_file;
 pub mod offline;
 pub mod osc_server;
 pub mod oscquery;

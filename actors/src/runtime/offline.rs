@@ -32,6 +32,8 @@ pub struct Engine {
     /// Patches applied since the owner last took them, with the sample they were applied
     /// at (just before their bar line).
     pub applied: Vec<(u64, AppliedReport)>,
+    /// Motion → query (`/motion/*`, phone formats, `memsynth render --motion`).
+    pub motion: super::motion::MotionPath,
 }
 
 impl Engine {
@@ -46,11 +48,20 @@ impl Engine {
             patches: PatchHost::default(),
             patch_folder: None,
             applied: Vec::new(),
+            motion: super::motion::MotionPath::new(rate),
         }
     }
 
     /// Applies `command` at `now`, as the Conductor actor would.
     pub fn command(&mut self, now: u64, command: &Command) -> Outcome {
+        let (transport, playing) = (self.conductor.transport(), self.conductor.playing());
+        let Some(command) = self.motion.command(now, command, transport, playing, &self.library)
+        else {
+            if let Some(query) = self.motion.take_query() {
+                self.conductor.set_query(query);
+            }
+            return Outcome::Applied;
+        };
         let outcome = commands::apply(&mut self.conductor, now, command);
         if let Outcome::Mixer(change) = &outcome {
             apply_mixer(&mut self.mixer, *change);
@@ -112,6 +123,11 @@ impl Engine {
     }
 
     fn step_block(&mut self, now: u64, out: &mut [f32]) {
+        let (transport, playing) = (self.conductor.transport(), self.conductor.playing());
+        self.motion.clock(now, transport, playing, &self.library);
+        if let Some(query) = self.motion.take_query() {
+            self.conductor.set_query(query);
+        }
         let mut queue: VecDeque<Action> = self.conductor.tick(now).into();
         while let Some(action) = queue.pop_front() {
             match action {

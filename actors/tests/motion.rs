@@ -1,0 +1,254 @@
+//! Motion end to end: a synthetic recording in each phone format, replayed by `memsynth
+//! render --motion`, moves the query (the audio differs from the render without motion) and
+//! replays to the same bytes; `memsynth motion record` records and forwards; a live server
+//! takes motion, pushes `/motion/query` and records `/record/motion`.
+
+mod common;
+
+use std::f64::consts::PI;
+use std::net::UdpSocket;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Served, ok, s, tiny_db};
+use rosc::{OscMessage, OscPacket, OscType};
+use serde_json::{Value, json};
+
+const BPM: f64 = 120.0;
+const BARS: &str = "16";
+
+/// One phone format: the messages it sends for one instant `t` (seconds) of a performer
+/// bouncing on the beat and rocking the phone, in that format's own units.
+type Format = fn(f64) -> Vec<(String, Vec<f64>)>;
+
+fn motion(t: f64) -> (f64, f64, f64) {
+    let beat = BPM / 60.0;
+    // Up-down bounce on the beat (m/s²), roll rocking over two bars (rad), yaw rate (rad/s).
+    let bounce = 4.0 * (2.0 * PI * beat * t).sin();
+    let roll = 0.6 * (2.0 * PI * t / 4.0).sin();
+    let spin = 1.5 * (2.0 * PI * 0.7 * t).sin();
+    (bounce, roll, spin)
+}
+
+const G: f64 = 9.80665;
+
+fn touchosc(t: f64) -> Vec<(String, Vec<f64>)> {
+    let (bounce, roll, _) = motion(t);
+    // Gravity included, in g, CoreMotion sign.
+    vec![("/accxyz".into(), vec![0.0, -roll.sin(), -roll.cos() + bounce / G])]
+}
+
+fn zigsim(t: f64) -> Vec<(String, Vec<f64>)> {
+    let (bounce, roll, spin) = motion(t);
+    let (s, c) = (roll / 2.0).sin_cos();
+    vec![
+        ("/ZIGSIM/phone-1/accel".into(), vec![0.0, 0.0, bounce / G]),
+        ("/ZIGSIM/phone-1/gyro".into(), vec![0.0, 0.0, spin]),
+        ("/ZIGSIM/phone-1/gravity".into(), vec![0.0, -roll.sin(), -roll.cos()]),
+        ("/ZIGSIM/phone-1/quaternion".into(), vec![s, 0.0, 0.0, c]),
+    ]
+}
+
+fn gyrosc(t: f64) -> Vec<(String, Vec<f64>)> {
+    let (bounce, roll, spin) = motion(t);
+    vec![
+        ("/gyrosc/accel".into(), vec![0.0, 0.0, bounce / G]),
+        ("/gyrosc/rrate".into(), vec![0.0, 0.0, spin]),
+        ("/gyrosc/grav".into(), vec![0.0, -roll.sin(), -roll.cos()]),
+        ("/gyrosc/gyro".into(), vec![0.0, roll, 0.0]),
+    ]
+}
+
+fn sensors2osc(t: f64) -> Vec<(String, Vec<f64>)> {
+    let (bounce, roll, spin) = motion(t);
+    let (s, c) = (roll / 2.0).sin_cos();
+    // Android: m/s², the reaction's sign.
+    vec![
+        ("/accelerometer".into(), vec![0.0, G * roll.sin(), G * roll.cos() - bounce]),
+        ("/gyroscope".into(), vec![0.0, 0.0, spin]),
+        ("/gravity".into(), vec![0.0, G * roll.sin(), G * roll.cos()]),
+        ("/rotationvector".into(), vec![s, 0.0, 0.0, c]),
+    ]
+}
+
+fn memsynth_own(t: f64) -> Vec<(String, Vec<f64>)> {
+    let (bounce, roll, spin) = motion(t);
+    vec![
+        ("/motion/accel".into(), vec![0.0, 0.0, bounce]),
+        ("/motion/gyro".into(), vec![0.0, 0.0, spin]),
+        ("/motion/attitude".into(), vec![0.0, roll, 0.0]),
+    ]
+}
+
+const FORMATS: [(&str, Format); 5] = [
+    ("touchosc", touchosc),
+    ("zigsim", zigsim),
+    ("gyrosc", gyrosc),
+    ("sensors2osc", sensors2osc),
+    ("memsynth", memsynth_own),
+];
+
+/// A recording of `seconds` of `format` at 50 messages per second per sensor.
+fn write_recording(path: &Path, format: Format, seconds: f64) {
+    let mut text = json!({"format": "memsynth-motion", "version": 1, "source": "test"}).to_string();
+    text.push('\n');
+    let mut k = 0;
+    loop {
+        let t = k as f64 / 50.0;
+        if t > seconds {
+            break;
+        }
+        for (addr, args) in format(t) {
+            let line = json!({"t": t, "addr": addr, "args": args, "phrase": Value::Null});
+            text.push_str(&line.to_string());
+            text.push('\n');
+        }
+        k += 1;
+    }
+    std::fs::write(path, text).unwrap();
+}
+
+fn dir() -> PathBuf {
+    tiny_db().parent().unwrap().to_path_buf()
+}
+
+fn render(name: &str, extra: &[&str]) -> (Vec<u8>, String) {
+    let out = dir().join(name);
+    let mut args = vec!["render", "--db", s(tiny_db()), "--out", s(&out)];
+    args.extend_from_slice(&["--bars", BARS, "--tempo", "120", "--seed", "3"]);
+    args.extend_from_slice(extra);
+    let stdout = ok(&args);
+    (std::fs::read(&out).unwrap(), stdout)
+}
+
+#[test]
+fn each_phone_format_moves_the_query_and_replays_to_the_same_bytes() {
+    let (still, _) = render("no-motion.wav", &[]);
+    for (name, format) in FORMATS {
+        let file = dir().join(format!("{name}.jsonl"));
+        write_recording(&file, format, 34.0);
+        let (a, stdout) = render(&format!("{name}-a.wav"), &["--motion", s(&file)]);
+        assert!(stdout.contains("query updates"), "{name}: motion was not used\n{stdout}");
+        assert_ne!(a, still, "{name}: the motion did not change the music");
+        let (b, _) = render(&format!("{name}-b.wav"), &["--motion", s(&file)]);
+        assert!(a == b, "{name}: replaying the same recording gave different audio");
+    }
+}
+
+#[test]
+fn a_bad_recording_is_refused_with_its_line() {
+    let file = dir().join("bad.jsonl");
+    std::fs::write(&file, "{\"format\":\"memsynth-motion\",\"version\":1}\n{\"t\":-1}\n").unwrap();
+    let out = dir().join("bad.wav");
+    let run = common::memsynth(&[
+        "render",
+        "--db",
+        s(tiny_db()),
+        "--bars",
+        "2",
+        "--out",
+        s(&out),
+        "--motion",
+        s(&file),
+    ]);
+    assert!(!run.status.success());
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(err.contains("line 2"), "{err}");
+}
+
+fn send(socket: &UdpSocket, to: u16, addr: &str, args: Vec<OscType>) {
+    let msg = OscPacket::Message(OscMessage { addr: addr.into(), args });
+    socket.send_to(&rosc::encoder::encode(&msg).unwrap(), ("127.0.0.1", to)).unwrap();
+}
+
+fn floats(v: &[f64]) -> Vec<OscType> {
+    v.iter().map(|&x| OscType::Float(x as f32)).collect()
+}
+
+/// Streams ZIG SIM motion to `port` for `seconds` at 100 Hz, answering nothing.
+fn stream(socket: &UdpSocket, port: u16, seconds: f64) {
+    let start = Instant::now();
+    let mut k = 0u32;
+    while start.elapsed().as_secs_f64() < seconds {
+        for (addr, args) in zigsim(f64::from(k) / 100.0) {
+            send(socket, port, &addr, floats(&args));
+        }
+        k += 1;
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn a_live_server_takes_motion_pushes_the_query_and_records_it() {
+    let served = Served::start(&["--no-audio", "--tempo", "240"], &[]);
+    let client = UdpSocket::bind("127.0.0.1:0").unwrap();
+    client.set_read_timeout(Some(Duration::from_millis(100))).unwrap();
+    send(&client, served.port, "/subscribe", vec![]);
+    send(&client, served.port, "/transport/play", vec![]);
+    let take = "test-take.jsonl";
+    send(&client, served.port, "/record/motion", vec![OscType::Int(1), take.into()]);
+    stream(&client, served.port, 3.0);
+    send(&client, served.port, "/record/motion", vec![OscType::Int(0)]);
+
+    // Pushes arrived while streaming; read what is queued.
+    let mut buf = vec![0u8; 65_536];
+    let mut updates = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while Instant::now() < deadline {
+        let Ok(n) = client.recv(&mut buf) else { continue };
+        if let Ok((_, OscPacket::Message(m))) = rosc::decoder::decode_udp(&buf[..n])
+            && m.addr == "/motion/query"
+        {
+            updates.push(m);
+        }
+    }
+    assert!(!updates.is_empty(), "no /motion/query push\n{}", served.wait_for_log("zzz"));
+    let last = updates.last().unwrap();
+    assert!(
+        matches!(last.args[..], [OscType::Int(u), OscType::Int(r), _, _, _] if u >= 1 && r > 100),
+        "{last:?}"
+    );
+
+    let recorded = dir().join("recordings").join(take);
+    let text = served.wait_for_log("motion recording");
+    let lines = std::fs::read_to_string(&recorded).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let lines: Vec<&str> = lines.lines().collect();
+    assert!(lines.len() > 400, "{} lines", lines.len());
+    assert!(lines[1].contains("/ZIGSIM/phone-1/"), "{}", lines[1]);
+    // The playing phrase is known once the first one started.
+    assert!(
+        lines.last().unwrap().contains("\"phrase\":") && !lines.last().unwrap().contains("null")
+    );
+}
+
+#[test]
+fn motion_record_records_and_forwards_to_the_server() {
+    let served = Served::start(&["--no-audio", "--tempo", "240"], &[]);
+    let client = UdpSocket::bind("127.0.0.1:0").unwrap();
+    send(&client, served.port, "/transport/play", vec![]);
+    let port = common::free_port();
+    let out = dir().join("recorded.jsonl");
+    let mut recorder = Command::new(env!("CARGO_BIN_EXE_memsynth"))
+        .args(["motion", "record", "--out", s(&out), "--port", &port.to_string()])
+        .args(["--bind", "127.0.0.1", "--seconds", "4"])
+        .args(["--forward", &format!("127.0.0.1:{}", served.port)])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    stream(&client, port, 2.5);
+    let status = recorder.wait().unwrap();
+    assert!(status.success());
+    let text = std::fs::read_to_string(&out).unwrap();
+    let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines[0]["format"], "memsynth-motion");
+    assert!(lines.len() > 400, "{} lines", lines.len());
+    // Forwarded: the server's motion input saw it, and the phrase came back from its pushes.
+    assert!(lines.last().unwrap()["phrase"].is_u64(), "{}", lines.last().unwrap());
+    let t: Vec<f64> = lines[1..].iter().map(|l| l["t"].as_f64().unwrap()).collect();
+    assert!(t.windows(2).all(|w| w[0] <= w[1]));
+    // And it replays.
+    let wav = dir().join("recorded.wav");
+    ok(&["render", "--db", s(tiny_db()), "--bars", "4", "--out", s(&wav), "--motion", s(&out)]);
+}
