@@ -207,7 +207,7 @@ pub enum Group {
 
 impl Group {
     /// How many dimensions the group has.
-    pub fn len(self) -> u32 {
+    pub fn dims(self) -> u32 {
         match self {
             Group::Rhythm | Group::Harmony => 64,
             Group::Timbre => 128,

@@ -148,11 +148,11 @@ fn validate_mapper(mapper: &Mapper) -> Result<(), ValidationError> {
                     ));
                 }
                 if let Target::Dim(g, d) = t.to
-                    && d >= g.len()
+                    && d >= g.dims()
                 {
                     return Err(err(
                         at("to"),
-                        format!("{} has dimensions 0..{}, got {d}", g.name(), g.len()),
+                        format!("{} has dimensions 0..{}, got {d}", g.name(), g.dims()),
                     ));
                 }
                 if !t.gain.is_finite() || t.gain.abs() > 100.0 {
