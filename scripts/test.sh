@@ -28,3 +28,13 @@ if [ -z "${MEMSYNTH_SKIP_TRAINING:-}" ]; then
   bash training/ci.sh
 fi
 # --- end training ---
+
+# --- fuzz (issue 6): each fuzz target for MEMSYNTH_FUZZ_SECONDS (default 30; 0 skips), 0
+# crashes allowed (fuzz/run.sh; crashes are kept in tests/fuzz_regressions.rs). cargo-fuzz
+# is installed once into ~/.cargo/bin; fuzz/target and fuzz/corpus persist between runs.
+# sclang (actors/tests/sclang.rs) comes from setup.sh's package list.
+python3 -m py_compile examples/touchosc/make_layout.py fuzz/seeds/make_seeds.py
+if [ "${MEMSYNTH_FUZZ_SECONDS:-30}" != 0 ]; then
+  fuzz/run.sh "${MEMSYNTH_FUZZ_SECONDS:-30}"
+fi
+# --- end fuzz ---
