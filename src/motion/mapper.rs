@@ -33,6 +33,10 @@
 //! `timbre.noisiness` 185, `timbre.loudness` 254, `timbre.dynamics` 255; also a whole group
 //! (`rhythm`, `harmony`, `timbre`), one index (`61`) or a range (`190..222`).
 
+// A target is a list of ranges (brightness has two); most lists hold one range, which is
+// what they mean, not a list of indices.
+#![allow(clippy::single_range_in_vec_init)]
+
 use std::ops::Range;
 
 use super::encoder::{E_MOTION_DIMS, FEATURE_NAMES, FEATURES};
