@@ -15,7 +15,7 @@ fn files(dir: &str) -> Vec<PathBuf> {
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|e| e.unwrap().path())
-        .filter(|p| p.is_file() && !p.file_name().is_some_and(|n| n == ".gitkeep"))
+        .filter(|p| p.is_file() && p.file_name().is_none_or(|n| n != ".gitkeep"))
         .collect();
     files.sort();
     files
