@@ -1,5 +1,5 @@
 //! OSCQuery discovery: an HTTP endpoint that serves the OSC address space and the current
-//! values as JSON, so that clients (TouchOSC, Chataigne, a browser) can find what memsynth
+//! values as JSON, so that clients (ossia score, Chataigne, a browser) can find what memsynth
 //! understands without reading its docs.
 //!
 //! Follows the OSCQuery proposal (Vidvox, <https://github.com/Vidvox/OSCQueryProposal>):
@@ -15,7 +15,8 @@
 //! server's status snapshot ([`Shared::status`]), read on each request:
 //! `/transport/tempo` (tempo), `/status` (playing, tempo, bar, beat, phrase id, underruns,
 //! as the `/status` reply), `/bar`, `/beat` and `/levels`. There is no WebSocket `LISTEN`
-//! yet: clients poll, or subscribe over OSC.
+//! yet (clients poll, or subscribe over OSC), and no mDNS `_oscjson._tcp` advertisement:
+//! clients are given the host and port.
 //!
 //! The answers are plain functions of a [`Snapshot`] ([`respond`]); [`serve`] only moves
 //! them over HTTP/1.1 (hyper, on the actor system's own current-thread tokio runtime).
