@@ -18,15 +18,13 @@ The issue's full run is `--jack-minutes 10 --load`.
    (`--probe-every`) is followed at once by `/status`. A probe's latency is the time from
    sending its tempo message until the first `/status` reply showing that tempo, or a later
    one, arrives. Commands are applied in order, so a reply showing tempo k proves that
-   every message up to k was applied before it: the figure bounds the applied latency
-   from above. The bound is loose: `/status` is answered at once by the OSC thread from the
-   conductor's status snapshot, which the conductor refreshes on its 5 ms tick
-   (`TICK` in actors/src/runtime/conductor_actor.rs), so the reply to a probe's own
-   `/status` usually still shows the old tempo and the next probe's reply, 10 ms later,
-   resolves it: p50 is then about the probe spacing. `--probe-every 1` (1000 `/status`/s
-   more) gives the finer bound, about the tick. p50 / p99 / max over the probes; also the
-   bare `/status` round trip (matched to requests in order). "Lost" is the share of
-   `/status` requests whose reply never came (1 s grace after the last send).
+   every message up to k was applied before it. `/status` is answered by the Conductor
+   actor itself, in order after every command that arrived before it (not from a snapshot
+   on the OSC thread), so the reply to a probe's own `/status` already shows its tempo:
+   the figure is the round trip send -> applied -> reply, an upper bound on the applied
+   latency. p50 / p99 / max over the probes; also the bare `/status` round trip (matched
+   to requests in order). "Lost" is the share of `/status` requests whose reply never came
+   (1 s grace after the last send).
    Goal: p99 <= 2 ms. Tempos step by 1/8 BPM through 60-188, exact in f32, so a reply
    maps back to the newest message that sent its value.
 2. Render speed. `memsynth render --bars 64` on the same database, timed here with

@@ -99,7 +99,7 @@ fn doctor_checks_each_section_and_reports_a_taken_port() {
     let run = memsynth(&["doctor", "--db", s(tiny_db()), "--osc-port", &port.to_string()]);
     let out = text(&run.stdout);
     assert!(run.status.success(), "{out}\n{}", text(&run.stderr));
-    for section in ["audio", "database", "models", "osc"] {
+    for section in ["config", "audio", "database", "models", "osc"] {
         assert!(out.lines().any(|l| l.contains(section)), "no {section} line:\n{out}");
     }
     assert!(out.contains("consistent") && out.contains("index fresh"), "{out}");
@@ -121,4 +121,16 @@ fn doctor_checks_each_section_and_reports_a_taken_port() {
     let out = text(&run.stdout);
     assert_eq!(run.status.code(), Some(1), "{out}");
     assert!(out.lines().any(|l| l.starts_with("PROBLEM") && l.contains("database")), "{out}");
+
+    // So is a server configuration with a mistake, named with its place.
+    let config = missing.with_extension("ron");
+    std::fs::write(&config, "(osc: (prot: 9001))").unwrap();
+    let run = memsynth(&["doctor", "--config", s(&config), "--osc-port", "0"]);
+    let out = text(&run.stdout);
+    assert_eq!(run.status.code(), Some(1), "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("PROBLEM") && l.contains("config") && l.contains("line 1")),
+        "{out}"
+    );
 }

@@ -1,7 +1,7 @@
 //! `memsynth serve --no-audio` as a client sees it, over real UDP against a tiny seeded
 //! database: bar ticks at the tempo's period, a tempo change, bad packets answered with
 //! `/error` while the server keeps answering `/status`, recording, and a conductor panic
-//! that the mixer plays through.
+//! that the mixer plays through, time-tagged bundles, Ctrl-C and the allow-list.
 
 mod common;
 
@@ -143,4 +143,106 @@ fn a_recording_grows_and_plays_through_a_conductor_restart() {
         assert!(*r > 0.001, "window {i} ({:.2} s) is silent: {r}", i as f64 * 0.05);
     }
     assert!((last_full - first) as f64 * 0.05 > 4.0, "{} windows of music", last_full - first);
+}
+
+/// The OSC time `after` from now.
+fn osc_time_in(after: Duration) -> rosc::OscTime {
+    let unix = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap() + after;
+    let frac = (f64::from(unix.subsec_nanos()) * 4.294_967_296) as u32;
+    rosc::OscTime { seconds: (unix.as_secs() + 2_208_988_800) as u32, fractional: frac }
+}
+
+#[test]
+fn a_time_tagged_bundle_plays_on_its_time() {
+    let server = Server::start(&[]);
+    server.send("/subscribe", vec![]);
+    let due = Duration::from_millis(1_500);
+    let bundle = OscPacket::Bundle(rosc::OscBundle {
+        timetag: osc_time_in(due),
+        content: vec![OscPacket::Message(OscMessage {
+            addr: "/transport/play".into(),
+            args: vec![],
+        })],
+    });
+    let sent = Instant::now();
+    server.send_raw(&rosc::encoder::encode(&bundle).unwrap());
+
+    // Not yet: the status (answered after the bundle was taken) still says stopped.
+    server.send("/status", vec![]);
+    let (status, _) = server.next("/status");
+    assert!(matches!(status.args[..], [OscType::Int(0), ..]), "{status:?}");
+
+    // Bar 0 is heard on the tag's time: within a block or two and the push's 5-ms tick.
+    let (bar, at) = server.next_bar();
+    assert_eq!(bar, 0);
+    let late = (at - sent).as_secs_f64() - due.as_secs_f64();
+    assert!((-0.03..0.08).contains(&late), "bar 0 came {late:+.3} s from its time tag");
+}
+
+#[test]
+fn ctrl_c_finishes_the_recording_and_exits() {
+    let mut server = Server::start(&[]);
+    let file = tiny_db().parent().unwrap().join("recordings").join("take-sigint.wav");
+    let _ = std::fs::remove_file(&file);
+    server.send("/subscribe", vec![]);
+    server.send("/record/start", vec![OscType::String("take-sigint.wav".into())]);
+    server.send("/transport/play", vec![]);
+    server.next_bar();
+    server.next_bar();
+
+    let pid = server.served.child.id().to_string();
+    assert!(std::process::Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
+    let status = server.served.child.wait().unwrap();
+    assert!(status.success(), "serve exited with {status}");
+    // Finished: the header's length matches the samples (hound checks it).
+    let wav = hound::WavReader::open(&file).unwrap();
+    let frames = wav.duration() as usize;
+    assert_eq!(wav.into_samples::<f32>().count(), 2 * frames);
+    assert!(frames > 48_000, "{frames} frames");
+    assert!(server.served.wait_for_log("finished").contains("recording"));
+}
+
+#[test]
+fn senders_outside_the_allow_list_are_ignored() {
+    let config = tiny_db().parent().unwrap().join("allow-one.ron");
+    std::fs::write(&config, r#"(osc: (allow: ["10.9.8.7"]))"#).unwrap();
+    let served = Served::start(&["--no-audio", "--config", common::s(&config)], &[]);
+    let talk = |from: &str| {
+        let client = UdpSocket::bind((from, 0)).unwrap();
+        client.set_read_timeout(Some(Duration::from_millis(700))).unwrap();
+        let msg = OscPacket::Message(OscMessage { addr: "/status".into(), args: vec![] });
+        client.send_to(&rosc::encoder::encode(&msg).unwrap(), ("127.0.0.1", served.port)).unwrap();
+        let mut buf = [0u8; 1024];
+        client.recv(&mut buf).is_ok()
+    };
+    assert!(talk("127.0.0.1"), "this machine is always allowed");
+    assert!(!talk("127.0.0.2"), "another address is not");
+    assert!(served.wait_for_log("allow-list").contains("127.0.0.2"));
+}
+
+#[test]
+fn play_starts_with_music_on_bar_zero() {
+    let server = Server::start(&[]);
+    let file = tiny_db().parent().unwrap().join("recordings").join("take-downbeat.wav");
+    let _ = std::fs::remove_file(&file);
+    server.send("/subscribe", vec![]);
+    server.send("/record/start", vec![OscType::String("take-downbeat.wav".into())]);
+    // While stopped the first phrase is cued, so play needs no time to find it.
+    std::thread::sleep(Duration::from_secs(1));
+    server.send("/transport/play", vec![]);
+    assert_eq!(server.next_bar().0, 0);
+    server.next_bar();
+    server.send("/record/stop", vec![]);
+    assert!(server.served.wait_for_log("finished").contains("take-downbeat"));
+
+    let mut wav = hound::WavReader::open(&file).unwrap();
+    let samples: Vec<f32> = wav.samples::<f32>().map(Result::unwrap).collect();
+    let window = 2 * 480; // 10 ms
+    let first = samples
+        .chunks(window)
+        .position(|w| w.iter().map(|v| v * v).sum::<f32>() / w.len() as f32 > 1e-4)
+        .expect("music") as f64
+        * 0.01;
+    // Play was sent 1 s into the take; bar 0 sounds then, not a bar (2 s) later.
+    assert!((0.95..1.25).contains(&first), "music begins {first:.2} s into the take");
 }

@@ -83,15 +83,21 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     println!();
     println!("serving the demo database {} (Ctrl-C to stop) …", db_dir.display());
-    super::serve::run(super::serve::Args {
-        db: db_dir,
-        osc_port: args.osc_port,
-        bind: std::net::Ipv4Addr::LOCALHOST.into(),
-        no_audio: args.no_audio,
-        jack: args.jack,
-        tempo: 120.0,
-        phrase: None,
-    })
+    // Through the parser, so the demo serves with every other `serve` default.
+    let port = args.osc_port.to_string();
+    let db = db_dir.display().to_string();
+    let mut argv = vec!["serve", "--db", &db, "--osc-port", &port];
+    if args.no_audio {
+        argv.push("--no-audio");
+    }
+    if args.jack {
+        argv.push("--jack");
+    }
+    let serve = <super::serve::Args as clap::FromArgMatches>::from_arg_matches(
+        &<super::serve::Args as clap::Args>::augment_args(clap::Command::new("serve"))
+            .get_matches_from(argv),
+    )?;
+    super::serve::run(serve)
 }
 
 /// What the demo reports for one track.

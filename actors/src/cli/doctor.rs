@@ -1,16 +1,19 @@
-//! `memsynth doctor [--db DIR] [--osc-port N] [--models DIR]`: checks what the live server
-//! needs, one line each, `OK` or `PROBLEM` with what to do: audio hosts and output devices
-//! (cpal's default host, its default output device and configuration, JACK), the phrase
-//! database, the models, and the OSC port. Exits 1 when a required thing fails: a database
-//! that was named but does not open or is inconsistent, or an OSC port that is taken.
+//! `memsynth doctor [--db DIR] [--config FILE] [--osc-port N] [--models DIR]`: checks what
+//! the live server needs, one line each, `OK` or `PROBLEM` with what to do: the server
+//! configuration (configs/server.ron), audio hosts and output devices (cpal's default host,
+//! its default output device and configuration, JACK), the phrase database, the models, and
+//! the OSC port. Exits 1 when a required thing fails: a configuration that does not parse,
+//! a database that was named but does not open or is inconsistent, or an OSC port that is
+//! taken.
 //! Audio and models are never required: without them the server uses the null output and
 //! plays retrieved phrases only.
 
-use std::net::UdpSocket;
+use std::net::{IpAddr, UdpSocket};
 use std::path::{Path, PathBuf};
 
 use cpal::traits::{DeviceTrait, HostTrait};
 use memsynth::db::Database;
+use memsynth_actors::config::{self, ServerConfig};
 
 use super::DEFAULT_DB;
 
@@ -19,9 +22,12 @@ pub struct Args {
     /// The phrase database to check (required to be sound when given; default: data/db if it exists).
     #[arg(long)]
     db: Option<PathBuf>,
-    /// The UDP port `serve` would listen on.
-    #[arg(long, default_value_t = 9000)]
-    osc_port: u16,
+    /// The server configuration `serve` would read (default: configs/server.ron if it exists).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// The UDP port `serve` would listen on (default: the configuration's).
+    #[arg(long)]
+    osc_port: Option<u16>,
     /// The models folder.
     #[arg(long, default_value = "models")]
     models: PathBuf,
@@ -47,10 +53,11 @@ impl Report {
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let mut r = Report::default();
+    let settings = server_config(&mut r, args.config.as_deref());
     audio(&mut r);
     database(&mut r, args.db.as_deref());
     models(&mut r, &args.models);
-    osc_port(&mut r, args.osc_port);
+    osc_port(&mut r, settings.osc.bind, args.osc_port.unwrap_or(settings.osc.port));
     if r.failed_required {
         println!("doctor: a required check failed (see PROBLEM above)");
         std::process::exit(1);
@@ -205,16 +212,41 @@ fn models(r: &mut Report, dir: &Path) {
     }
 }
 
-fn osc_port(r: &mut Report, port: u16) {
-    match UdpSocket::bind(("127.0.0.1", port)) {
-        Ok(_) => {
-            r.ok("osc", format!("udp://127.0.0.1:{port} is free for `serve --osc-port {port}`"))
+fn server_config(r: &mut Report, path: Option<&Path>) -> ServerConfig {
+    let explicit = path.is_some();
+    let path = path.unwrap_or(Path::new(config::DEFAULT_PATH));
+    match ServerConfig::load(path, explicit) {
+        Ok(c) => {
+            let allow = if c.osc.allow.is_empty() {
+                "any client that reaches it".to_owned()
+            } else {
+                format!("this machine and {:?}", c.osc.allow)
+            };
+            let from = if path.is_file() { path.display().to_string() } else { "defaults".into() };
+            r.ok(
+                "config",
+                format!(
+                    "{from}: {:?} audio, {} frames per buffer; OSC on {}:{} for {allow}",
+                    c.audio.host, c.audio.buffer_frames, c.osc.bind, c.osc.port
+                ),
+            );
+            c
         }
+        Err(e) => {
+            r.problem("config", format!("{e:#}: fix the file or pass --config"), true);
+            ServerConfig::default()
+        }
+    }
+}
+
+fn osc_port(r: &mut Report, ip: IpAddr, port: u16) {
+    match UdpSocket::bind((ip, port)) {
+        Ok(_) => r.ok("osc", format!("udp://{ip}:{port} is free for `serve`")),
         Err(e) => r.problem(
             "osc",
             format!(
-                "cannot bind udp://127.0.0.1:{port} ({e}): another server is on it; stop it or \
-                 pick another with --osc-port"
+                "cannot bind udp://{ip}:{port} ({e}): another server is on it, or the address \
+                 is not this machine's; stop it or pick another with --osc-port / --bind"
             ),
             true,
         ),

@@ -1,5 +1,7 @@
-//! `memsynth serve --db DIR [--osc-port 9000] [--bind 127.0.0.1] [--no-audio] [--jack]
-//! [--tempo BPM]`: the live server. See `memsynth_actors::runtime` for the actor layout.
+//! `memsynth serve --db DIR [--config configs/server.ron] [--osc-port 9000] [--bind
+//! 127.0.0.1] [--no-audio] [--jack] [--tempo BPM]`: the live server. See
+//! `memsynth_actors::runtime` for the actor layout and `memsynth_actors::config` for the
+//! file. Ctrl-C (or SIGTERM) stops it cleanly: recordings are finished before it exits.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -12,10 +14,13 @@ use memsynth::db::Query;
 use memsynth::live::conductor::{Conductor, ConductorConfig};
 use memsynth::live::transport::{Tempo, Transport};
 use memsynth_actors::audio_out::{AudioOutput, OutputConfig};
+use memsynth_actors::config::{self, ServerConfig};
 use memsynth_actors::runtime::conductor_actor::ConductorActor;
 use memsynth_actors::runtime::library::Library;
-use memsynth_actors::runtime::osc_server::{self, OscServer};
+use memsynth_actors::runtime::motion::{MotionInputActor, PhraseMapper};
+use memsynth_actors::runtime::osc_server::{self, AllowList, OscServer, Recorders};
 use memsynth_actors::runtime::patch_manager::PatchManager;
+use memsynth_actors::runtime::recorder;
 use memsynth_actors::runtime::shared::Shared;
 use memsynth_actors::runtime::workers::{Retrieval, Vocoder};
 use memsynth_actors::runtime::{BLOCK, RATE, mixer_thread};
@@ -27,18 +32,30 @@ pub struct Args {
     /// The phrase database.
     #[arg(long, default_value = DEFAULT_DB)]
     pub(super) db: PathBuf,
-    /// UDP port for OSC.
-    #[arg(long, default_value_t = 9000)]
-    pub(super) osc_port: u16,
-    /// Address to listen on (0.0.0.0 to accept phones on the network).
-    #[arg(long, default_value = "127.0.0.1")]
-    pub(super) bind: std::net::IpAddr,
+    /// Server configuration: audio device and buffer size, OSC address, port and allow-list
+    /// (default: configs/server.ron when it exists).
+    #[arg(long)]
+    pub(super) config: Option<PathBuf>,
+    /// UDP port for OSC (default: the config's, 9000).
+    #[arg(long)]
+    pub(super) osc_port: Option<u16>,
+    /// Address to listen on, 0.0.0.0 to accept phones on the network (default: the
+    /// config's, 127.0.0.1).
+    #[arg(long)]
+    pub(super) bind: Option<std::net::IpAddr>,
     /// No sound card: run the clock on the paced null output.
     #[arg(long)]
     pub(super) no_audio: bool,
     /// Play through JACK instead of ALSA.
     #[arg(long)]
     pub(super) jack: bool,
+    /// Output device id (`memsynth doctor` lists them; default: the config's, or the
+    /// host's default device).
+    #[arg(long)]
+    pub(super) device: Option<String>,
+    /// Frames per audio callback (default: the config's, 512).
+    #[arg(long)]
+    pub(super) buffer_frames: Option<u32>,
     /// Starting tempo, BPM.
     #[arg(long, default_value_t = 120.0)]
     pub(super) tempo: f64,
@@ -56,6 +73,13 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
+    let settings = {
+        let path = args.config.clone().unwrap_or_else(|| PathBuf::from(config::DEFAULT_PATH));
+        ServerConfig::load(&path, args.config.is_some())?
+    };
+    let bind_ip = args.bind.unwrap_or(settings.osc.bind);
+    let osc_port = args.osc_port.unwrap_or(settings.osc.port);
+    let allow = AllowList { clients: settings.osc.allow.clone() };
     let library = Arc::new(Library::open(&args.db)?);
     let phrase = match args.phrase {
         Some(id) => id,
@@ -64,29 +88,48 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let tempo = Tempo::from_bpm(args.tempo)?;
     let recordings = args.db.parent().unwrap_or(&args.db).join("recordings");
 
+    let jack = args.jack || settings.audio.host == config::Host::Jack;
+    let buffer_frames = args.buffer_frames.unwrap_or(settings.audio.buffer_frames);
     let config = OutputConfig {
-        jack: args.jack,
-        device: None,
+        jack,
+        device: args.device.clone().or(settings.audio.device.clone()),
         sample_rate: Some(RATE),
-        buffer_frames: if args.jack { jack_period().unwrap_or(BLOCK as u32) } else { BLOCK as u32 },
-        no_audio: args.no_audio,
+        buffer_frames: if jack { jack_period().unwrap_or(buffer_frames) } else { buffer_frames },
+        no_audio: args.no_audio || settings.audio.host == config::Host::None,
     };
-    let ring_frames = 16 * BLOCK;
+    // The ring holds the mixer's look-ahead plus a few device buffers.
+    let ring_frames = 16 * BLOCK + 2 * config.buffer_frames as usize;
+    let mut fell_back = false;
     let (output, producer) = match AudioOutput::start(&config, ring_frames) {
         Ok(started) => started,
         Err(e) => {
-            eprintln!("no audio device ({e:#}); playing to the null output instead");
+            fell_back = true;
+            eprintln!(
+                "no audio device ({e:#}): playing to the null output and recording everything \
+                 (`memsynth doctor` says what to fix)"
+            );
             AudioOutput::null(RATE, BLOCK as u32, ring_frames, "null output (no device)")
         }
     };
     let rate = output.sample_rate;
     println!("audio: {} at {rate} Hz", output.description);
 
-    let shared = Arc::new(Shared::new(tempo.bpm() as f32));
+    let shared = Arc::new(Shared::new(tempo.bpm() as f32, output.counters.clone()));
+    let recorders: Recorders = Arc::default();
     let (mixer_tx, mixer_rx) = std::sync::mpsc::channel();
     let stop = Arc::new(AtomicBool::new(false));
     let mixer = mixer_thread::spawn(rate, producer, shared.clone(), mixer_rx, stop.clone())
         .context("cannot start the mixer thread")?;
+    if fell_back {
+        // Without a sound card nothing is heard: keep the show on disk instead.
+        let secs = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let (path, tx, thread) = recorder::start(&recordings, &format!("take-{secs}.wav"), rate)?;
+        println!("recording the output to {}", path.display());
+        let _ = mixer_tx.send(mixer_thread::MixerMsg::Record(Some(tx)));
+        recorders.lock().unwrap_or_else(|p| p.into_inner()).push(thread);
+    }
 
     // The active patch and the folder `/patch/load` and the watch look in.
     let patch_folder = {
@@ -104,7 +147,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         folder.is_dir().then_some((folder, active))
     };
 
-    let bind = SocketAddr::new(args.bind, args.osc_port);
+    let bind = SocketAddr::new(bind_ip, osc_port);
     let system = actix::System::new();
     system.block_on(async {
         let std_socket = std::net::UdpSocket::bind(bind)
@@ -112,7 +155,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         std_socket.set_nonblocking(true)?;
         let socket = Arc::new(tokio::net::UdpSocket::from_std(std_socket)?);
         let port = socket.local_addr()?.port();
-        start_oscquery(args.bind, port, args.oscquery_port, shared.clone())?;
+        start_oscquery(bind_ip, port, args.oscquery_port, shared.clone())?;
 
         let lib = library.clone();
         let retrieval = SyncArbiter::start(1, move || Retrieval { library: lib.clone() });
@@ -121,10 +164,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
         // The OSC server and the conductor know each other: the conductor starts inside
         // the server's constructor, where the server's address already exists.
-        let clock = output.counters.clone();
         let server_socket = socket.clone();
+        let server_recorders = recorders.clone();
+        let (motion_lib, motion_recordings) = (library.clone(), recordings.clone());
         let osc_addr = Supervisor::start(move |ctx: &mut actix::Context<OscServer>| {
             let osc = ctx.address().recipient();
+            let motion_osc: actix::Recipient<_> = ctx.address().recipient();
+            let motion_shared = shared.clone();
             let conductor_mixer = mixer_tx.clone();
             let conductor_shared = shared.clone();
             let conductor = Supervisor::start(move |ctx: &mut actix::Context<ConductorActor>| {
@@ -147,13 +193,32 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                     None => actor,
                 }
             });
-            OscServer::new(server_socket, conductor, mixer_tx, shared, clock, recordings, rate)
+            // Motion: MotionInput (encoder, normalizer) → PhraseMapper → the conductor.
+            let (mapper_conductor, mapper_osc) = (conductor.clone(), motion_osc.clone());
+            let mapper = SyncArbiter::start(1, move || {
+                PhraseMapper::new(motion_lib.clone(), mapper_conductor.clone(), mapper_osc.clone())
+            });
+            let motion = Supervisor::start(move |_| {
+                MotionInputActor::new(rate, motion_shared, mapper, motion_osc, motion_recordings)
+            });
+            OscServer::new(
+                server_socket,
+                conductor,
+                mixer_tx,
+                shared,
+                recordings,
+                server_recorders,
+                rate,
+                allow,
+            )
+            .with_motion(motion)
         });
         actix::spawn(osc_server::receive(socket, osc_addr));
+        actix::spawn(stop_on_signal());
 
         println!(
             "OSC on udp://{}:{port} (phrase {phrase} as the query, {} BPM)",
-            args.bind,
+            bind_ip,
             tempo.bpm()
         );
         println!("try (Ctrl-C stops the server):");
@@ -166,10 +231,40 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         anyhow::Ok(())
     })?;
     system.run().context("the actor system stopped")?;
+    // The mixer thread owns the recorders' senders: once it is gone each recorder
+    // finishes its file.
     stop.store(true, std::sync::atomic::Ordering::Release);
     let _ = mixer.join();
     drop(output);
+    for thread in std::mem::take(&mut *recorders.lock().unwrap_or_else(|p| p.into_inner())) {
+        let _ = thread.join();
+    }
+    println!("stopped");
     Ok(())
+}
+
+/// Stops the actor system on Ctrl-C or SIGTERM, so `run` can finish the recordings.
+async fn stop_on_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut int), Ok(mut term)) =
+            (signal(SignalKind::interrupt()), signal(SignalKind::terminate()))
+        else {
+            eprintln!("cannot catch Ctrl-C: stopping the server will not finish recordings");
+            return;
+        };
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    if tokio::signal::ctrl_c().await.is_err() {
+        return;
+    }
+    println!("stopping …");
+    actix::System::current().stop();
 }
 
 /// Starts the OSCQuery endpoint next to OSC on `osc_port`. A taken default port only

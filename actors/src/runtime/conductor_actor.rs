@@ -17,6 +17,7 @@ use memsynth::db::schema::PhraseId;
 use memsynth::live::conductor::{Action, Conductor, Event, Source};
 use memsynth::osc::{
     Command, Status, encode_bar, encode_beat, encode_error, encode_patch_value, encode_phrase,
+    encode_status,
 };
 
 use super::commands::{self, Outcome};
@@ -39,7 +40,7 @@ pub struct Send {
     pub bytes: Vec<u8>,
 }
 
-/// A command from a client (`from` gets any `/error`).
+/// A command from a client (`from` gets any `/error`, and the `/status` reply).
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Apply {
@@ -47,7 +48,21 @@ pub struct Apply {
     pub command: Command,
     /// Who sent it.
     pub from: SocketAddr,
+    /// The output sample it is due on (from its bundle's time tag); `None`: at once.
+    pub at: Option<u64>,
 }
+
+/// Commands take effect this many samples after the mixer's position (one block, 11 ms),
+/// so what they schedule reaches the mixer thread before it renders that sample.
+pub const AHEAD: u64 = super::BLOCK as u64;
+
+/// Commands waiting for their time tag, at most this many (a client flooding the future
+/// gets `/error` instead of growing the server without bound).
+pub const MAX_SCHEDULED: usize = 4096;
+
+/// How many messages may wait in the conductor's mailbox before the OSC server refuses
+/// more (its `try_send` fails): at 1 000 messages/s this is a second of backlog.
+pub const MAILBOX: usize = 1024;
 
 /// The actor.
 pub struct ConductorActor {
@@ -61,6 +76,8 @@ pub struct ConductorActor {
     distances: HashMap<PhraseId, f32>,
     /// The last (bar, beat) pushed.
     heard: Option<(u64, u32)>,
+    /// Time-tagged commands not yet due, in order of (sample, arrival).
+    scheduled: Vec<(u64, Apply)>,
     panic_at_bar: Option<u64>,
     /// The running patch and the one waiting for its bar line.
     patches: PatchHost,
@@ -91,6 +108,7 @@ impl ConductorActor {
             osc,
             distances: HashMap::new(),
             heard: None,
+            scheduled: Vec::new(),
             panic_at_bar,
             patches: PatchHost::default(),
             patch_loader: None,
@@ -104,6 +122,7 @@ impl ConductorActor {
 
     fn tick(&mut self, ctx: &mut Context<Self>) {
         let now = self.shared.now();
+        self.apply_due(now, ctx);
         self.apply_due_patch(now);
         let actions = self.conductor.tick(now);
         self.carry_out(actions, ctx);
@@ -146,6 +165,55 @@ impl ConductorActor {
         });
     }
 
+    /// Applies the scheduled commands due before the next tick has rendered past them,
+    /// each at its own sample (a play lands exactly on it; a tempo change on the bar line
+    /// after it).
+    fn apply_due(&mut self, now: u64, ctx: &mut Context<Self>) {
+        let earliest = now + AHEAD;
+        let horizon = earliest
+            + TICK.as_micros() as u64 * u64::from(self.conductor.transport().rate()) / 1_000_000;
+        let due = self.scheduled.partition_point(|(at, _)| *at <= horizon);
+        let due: Vec<(u64, Apply)> = self.scheduled.drain(..due).collect();
+        for (at, m) in due {
+            self.apply(at.max(earliest), m, ctx);
+        }
+    }
+
+    /// Applies one command at sample `now`.
+    fn apply(&mut self, now: u64, m: Apply, ctx: &mut Context<Self>) {
+        let stop = matches!(m.command, Command::Stop);
+        let play = matches!(m.command, Command::Play);
+        match commands::apply(&mut self.conductor, now, &m.command) {
+            Outcome::Applied => {}
+            Outcome::Server => {
+                if m.command == Command::Status {
+                    // Answered here, after every command that arrived before it.
+                    self.publish_status(now);
+                    let status = encode_status(&self.shared.status());
+                    self.osc.do_send(Send { to: Some(m.from), bytes: status });
+                }
+            }
+            Outcome::Mixer(change) => {
+                let _ = self.mixer.send(MixerMsg::Change(change));
+            }
+            Outcome::Unsupported(why) | Outcome::Refused(why) => {
+                self.osc.do_send(Send { to: Some(m.from), bytes: encode_error(&why) });
+            }
+            Outcome::Patch => self.patch_command(now, &m),
+        }
+        if stop {
+            let transport = self.conductor.transport();
+            let beat = transport.tempo_at(now).beat_offset(transport.rate(), 1);
+            let _ = self.mixer.send(MixerMsg::FadeAll { len: beat });
+        }
+        if play {
+            // The phrase cued while stopped goes to the mixer now, to start on `now`.
+            let actions = self.conductor.tick(now);
+            self.carry_out(actions, ctx);
+        }
+        self.publish_status(now);
+    }
+
     fn carry_out(&mut self, actions: Vec<Action>, ctx: &mut Context<Self>) {
         let rate = self.conductor.transport().rate();
         for action in actions {
@@ -183,6 +251,7 @@ impl Actor for ConductorActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
+        ctx.set_mailbox_capacity(MAILBOX);
         ctx.run_interval(TICK, |act, ctx| {
             guarded("conductor", act, ctx, |act, ctx| act.tick(ctx));
         });
@@ -198,28 +267,23 @@ impl Supervised for ConductorActor {
 impl Handler<Apply> for ConductorActor {
     type Result = ();
     fn handle(&mut self, m: Apply, ctx: &mut Context<Self>) {
-        guarded("conductor", self, ctx, |act, _| {
-            let now = act.shared.now();
-            let stop = matches!(m.command, Command::Stop);
-            match commands::apply(&mut act.conductor, now, &m.command) {
-                Outcome::Applied | Outcome::Server => {}
-                Outcome::Mixer(change) => {
-                    let _ = act.mixer.send(MixerMsg::Change(change));
+        guarded("conductor", self, ctx, |act, ctx| {
+            let now = act.shared.now() + AHEAD;
+            match m.at {
+                Some(at) if at > now && m.command != Command::Status => {
+                    if act.scheduled.len() >= MAX_SCHEDULED {
+                        let why = format!(
+                            "{MAX_SCHEDULED} time-tagged messages already wait; \
+                             this one is dropped (send fewer, or closer to their time)"
+                        );
+                        act.osc.do_send(Send { to: Some(m.from), bytes: encode_error(&why) });
+                        return;
+                    }
+                    let i = act.scheduled.partition_point(|(t, _)| *t <= at);
+                    act.scheduled.insert(i, (at, m));
                 }
-                Outcome::Unsupported(why) | Outcome::Refused(why) => {
-                    act.osc.do_send(Send { to: Some(m.from), bytes: encode_error(&why) });
-                }
-                Outcome::Patch => act.patch_command(now, &m),
+                _ => act.apply(now, m, ctx),
             }
-            if stop {
-                let beat = act
-                    .conductor
-                    .transport()
-                    .tempo_at(now)
-                    .beat_offset(act.conductor.transport().rate(), 1);
-                let _ = act.mixer.send(MixerMsg::FadeAll { len: beat });
-            }
-            act.publish_status(now);
         });
     }
 }

@@ -1,10 +1,12 @@
 //! What the mixer thread, the actors and the OSC server read of each other: atomics and
 //! one small status snapshot.
 
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use memsynth::osc::Status;
+
+use crate::audio_out;
 
 /// State published between threads.
 #[derive(Debug)]
@@ -19,11 +21,13 @@ pub struct Shared {
     pub rms: AtomicU32,
     /// The conductor's latest status (tempo, bar, beat, phrase), for `/status` replies.
     pub status: Mutex<Status>,
+    /// The output's counters (master clock, underruns).
+    pub clock: Arc<audio_out::Counters>,
 }
 
 impl Shared {
-    /// Nothing rendered yet, at `tempo` BPM.
-    pub fn new(tempo: f32) -> Self {
+    /// Nothing rendered yet, at `tempo` BPM, playing to the output counting on `clock`.
+    pub fn new(tempo: f32, clock: Arc<audio_out::Counters>) -> Self {
         Self {
             rendered: AtomicU64::new(0),
             audible: AtomicU64::new(0),
@@ -37,6 +41,7 @@ impl Shared {
                 phrase: None,
                 underruns: 0,
             }),
+            clock,
         }
     }
 
@@ -45,9 +50,11 @@ impl Shared {
         self.rendered.load(Ordering::Acquire)
     }
 
-    /// A copy of the status (a poisoned lock still holds the last good value).
+    /// A copy of the status with the output's underruns so far (a poisoned lock still
+    /// holds the last good value).
     pub fn status(&self) -> Status {
-        *self.status.lock().unwrap_or_else(|p| p.into_inner())
+        let status = *self.status.lock().unwrap_or_else(|p| p.into_inner());
+        Status { underruns: self.clock.underruns.load(Ordering::Relaxed), ..status }
     }
 
     /// Replaces the status.
