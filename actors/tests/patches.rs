@@ -255,6 +255,14 @@ fn the_server_confines_loads_answers_gets_and_pushes_patch_errors() {
     }
     client.send("/patch/load", vec!["nope".into()]);
     client.expect("/error", "no patch");
+    // A good name loads, becomes the watched patch and applies on a bar line.
+    std::fs::write(dir.join("other.ron"), "(mixer: (crossfade_beats: 2.0))").unwrap();
+    client.send("/patch/load", vec!["other".into()]);
+    let log = served.wait_for_log("other.ron applied on bar");
+    assert!(log.contains("crossfade_beats: 1.0 → 2.0"), "{log}");
+    client.send("/patch/load", vec!["live.ron".into()]);
+    let log = served.wait_for_log("crossfade_beats: 2.0 → 1.0");
+    assert!(log.contains("crossfade_beats: 2.0 → 1.0"), "{log}");
 
     // One number of the running patch.
     client.send("/patch/set", vec!["mixer.master".into(), OscType::Float(-6.0)]);

@@ -115,6 +115,21 @@ impl PatchHost {
         }
     }
 
+    /// A control-surface message the OSC table does not know (`/1/fader1 0.7`): when the
+    /// running patch maps `address`, the mapped parameter is set as `/patch/set` would
+    /// (staged for the next bar line). `None`: not mapped, the caller answers `/error`.
+    pub fn control(
+        &mut self,
+        conductor: &Conductor,
+        now: u64,
+        address: &str,
+        x: f32,
+    ) -> Option<PatchReply> {
+        let (path, value) = params::map_osc(self.slot.latest(), address, x)?;
+        let command = Command::PatchSet { path: path.to_string(), value: value as f32 };
+        Some(self.command(conductor, now, &command))
+    }
+
     /// Applies the staged patch when its bar line is at or before `horizon` (the end of
     /// the block about to be rendered): each change goes through [`commands::apply`] at
     /// `now`, which must be before the line so that a tempo change lands on it.
