@@ -376,7 +376,10 @@ impl Handler<StagePatch> for ConductorActor {
             let now = act.shared.now();
             let bar = act.patches.stage(&act.conductor, now, m.patch, &m.origin);
             act.patch_saved = m.saved;
-            eprintln!("patch: {} staged for bar {bar}", m.origin);
+            let since = m.saved.map_or_else(String::new, |saved| {
+                format!(" (save → staged {:.1} ms)", saved.elapsed().as_secs_f64() * 1e3)
+            });
+            eprintln!("patch: {} staged for bar {bar}{since}", m.origin);
             // Stopped: nothing renders bar lines, so it applies at once.
             if !act.conductor.transport().is_playing() {
                 act.apply_due_patch(now);
