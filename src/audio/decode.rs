@@ -75,7 +75,15 @@ impl Decoded {
 /// and an MP3 cut exactly on a frame boundary (it looks like a shorter, valid file). A FLAC
 /// whose encoder left the MD5 signature empty is checked only by its frame CRCs and length.
 pub fn decode(path: &Path) -> Result<Decoded> {
-    let bytes = read_audio_file(path)?;
+    decode_read(path, read_audio_file(path)?)
+}
+
+/// [`decode`] of `bytes` already read from `path` (named in errors): for a caller that
+/// needed the bytes anyway, e.g. to hash them, so a large file is read from disk once.
+pub fn decode_read(path: &Path, bytes: Vec<u8>) -> Result<Decoded> {
+    if bytes.is_empty() {
+        return Err(Error::Empty { path: path.to_path_buf() });
+    }
     // Decoders of outside input do panic now and then; a damaged file must not take the
     // caller (an analysis run, a server) down with it.
     match catch_unwind(AssertUnwindSafe(|| check_and_decode(path, bytes))) {

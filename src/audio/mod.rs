@@ -29,7 +29,7 @@ pub mod wav;
 
 use std::path::Path;
 
-pub use decode::{Decoded, decode};
+pub use decode::{Decoded, decode, decode_read};
 pub use downmix::downmix;
 pub use resample::resample;
 

@@ -14,27 +14,38 @@ use super::store::{PhraseBundle, TrackBundle};
 use crate::analysis::phrases::PhraseOptions;
 use crate::analysis::track::{TrackAnalysis, analyze_with_features};
 use crate::analysis::{beat_sync, frame_of};
-use crate::audio::{Decoded, decode, downmix, resample};
+use crate::audio::{Decoded, decode_read, downmix, resample};
 use crate::dsp::{FeatureExtractor, Features, N_MELS, SAMPLE_RATE};
 use crate::{Error, Result};
 
-/// BLAKE3 of a file's bytes, hex: how a re-run recognises unchanged files.
-pub fn content_hash(path: &Path) -> Result<(String, u64)> {
-    let bytes =
-        std::fs::read(path).map_err(|source| Error::Read { path: path.to_path_buf(), source })?;
-    Ok((blake3::hash(&bytes).to_hex().to_string(), bytes.len() as u64))
+/// A file's bytes and their BLAKE3 hash (hex), read once: the hash is how a re-run
+/// recognises unchanged files, and the bytes are what [`ingest_file`] decodes.
+pub struct FileContents {
+    /// The bytes.
+    pub bytes: Vec<u8>,
+    /// BLAKE3 of the bytes, hex.
+    pub hash: String,
 }
 
-/// Decodes and analyses a file and builds its bundle. `hash` and `size` come from
-/// [`content_hash`] (computed first, so the caller can skip unchanged files).
+/// Reads and hashes a file.
+pub fn read_file(path: &Path) -> Result<FileContents> {
+    let bytes =
+        std::fs::read(path).map_err(|source| Error::Read { path: path.to_path_buf(), source })?;
+    let hash = blake3::hash(&bytes).to_hex().to_string();
+    Ok(FileContents { bytes, hash })
+}
+
+/// Decodes and analyses a file read by [`read_file`] (first, so the caller can skip
+/// unchanged files) and builds its bundle.
 pub fn ingest_file(
     path: &Path,
-    hash: &str,
-    size: u64,
+    contents: FileContents,
     extractor: &mut FeatureExtractor,
     options: &PhraseOptions,
 ) -> Result<TrackBundle> {
-    let decoded = decode(path)?;
+    let FileContents { bytes, hash } = contents;
+    let size = bytes.len() as u64;
+    let decoded = decode_read(path, bytes)?;
     let mono = downmix(&decoded.samples, decoded.channels);
     let audio = resample(&mono, decoded.sample_rate, SAMPLE_RATE)?;
     drop(mono);
@@ -42,7 +53,7 @@ pub fn ingest_file(
     // A track shorter than the shortest phrase still gets one (the analysis reports it), but
     // the database only holds phrases a performance can use.
     analysis.phrases.retain(|p| p.bars >= options.min_bars);
-    Ok(bundle(path.to_string_lossy().into_owned(), hash, size, &decoded, &analysis, &features))
+    Ok(bundle(path.to_string_lossy().into_owned(), &hash, size, &decoded, &analysis, &features))
 }
 
 /// The raw e_phrase of a whole file (from its first phrase's downbeat to its last phrase's

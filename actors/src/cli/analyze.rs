@@ -14,7 +14,7 @@ use std::time::Instant;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use memsynth::analysis::phrases::PhraseOptions;
-use memsynth::db::ingest::{content_hash, ingest_file};
+use memsynth::db::ingest::{ingest_file, read_file};
 use memsynth::db::schema::{ANALYSIS_VERSION, TrackId};
 use memsynth::db::{Database, TrackBundle, index::IndexParams};
 use memsynth::dsp::FeatureExtractor;
@@ -184,17 +184,17 @@ fn examine(
 ) -> Outcome {
     let cpu = cpu_time::ThreadTime::now();
     let key = path.to_string_lossy().into_owned();
-    let (hash, size) = match content_hash(path) {
+    let contents = match read_file(path) {
         Ok(found) => found,
         Err(e) => return Outcome::Skipped { path: path.to_path_buf(), reason: e.to_string() },
     };
-    if known.get(&key) == Some(&(hash.clone(), ANALYSIS_VERSION)) {
+    if known.get(&key) == Some(&(contents.hash.clone(), ANALYSIS_VERSION)) {
         return Outcome::Unchanged;
     }
-    if let Some(id) = gone.lock().expect("claims").remove(&hash) {
+    if let Some(id) = gone.lock().expect("claims").remove(&contents.hash) {
         return Outcome::Moved { id, path: key };
     }
-    match ingest_file(path, &hash, size, extractor, options) {
+    match ingest_file(path, contents, extractor, options) {
         Ok(bundle) => Outcome::Analysed {
             seconds: bundle.record.duration,
             bundle: Box::new(bundle),
