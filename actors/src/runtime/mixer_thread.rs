@@ -49,6 +49,7 @@ pub fn spawn(
     stop: Arc<AtomicBool>,
 ) -> std::io::Result<JoinHandle<()>> {
     std::thread::Builder::new().name("mixer".into()).spawn(move || {
+        raise_priority();
         let mut mixer = Mixer::new(rate);
         let mut block = vec![0.0f32; CHANNELS * BLOCK];
         let mut recorder: Option<Sender<Vec<f32>>> = None;
@@ -97,4 +98,26 @@ pub fn spawn(
             std::thread::sleep(Duration::from_millis(2));
         }
     })
+}
+
+/// Puts the mixer thread above every ordinary thread (real-time FIFO at the lowest
+/// real-time priority, still below the audio server's own threads), so a busy machine —
+/// an analysis run, a build — cannot starve it for longer than the ring's look-ahead.
+/// Without the privilege (no `rtprio` limit) it says so once and plays on as it is.
+fn raise_priority() {
+    use thread_priority::unix::{
+        RealtimeThreadSchedulePolicy, ThreadSchedulePolicy, set_thread_priority_and_policy,
+        thread_native_id,
+    };
+    let fifo = ThreadSchedulePolicy::Realtime(RealtimeThreadSchedulePolicy::Fifo);
+    if let Err(e) = set_thread_priority_and_policy(
+        thread_native_id(),
+        thread_priority::ThreadPriority::Min,
+        fifo,
+    ) {
+        eprintln!(
+            "mixer: no real-time priority ({e:?}); a loaded machine may cause dropouts \
+             (allow `rtprio` for your user in /etc/security/limits.d/)"
+        );
+    }
 }
