@@ -15,32 +15,34 @@ use common::{Served, ok, s, tiny_db};
 use rosc::{OscMessage, OscPacket, OscType};
 use serde_json::{Value, json};
 
-const BPM: f64 = 120.0;
-const BARS: &str = "16";
+const BPM: f64 = 170.0;
+const BARS: &str = "40";
 
-/// One phone format: the messages it sends for one instant `t` (seconds) of a performer
-/// bouncing on the beat and rocking the phone, in that format's own units.
-type Format = fn(f64) -> Vec<(String, Vec<f64>)>;
+/// One phone format: the messages it sends at `t` seconds, in that format's own units, of a
+/// performer who holds the phone still for 8 s and then bounces on the beat and rocks it
+/// (`moving`), or keeps it lying on the table (not `moving`).
+type Format = fn(f64, bool) -> Vec<(String, Vec<f64>)>;
 
-fn motion(t: f64) -> (f64, f64, f64) {
+fn motion(t: f64, moving: bool) -> (f64, f64, f64) {
+    let amp = if moving && t >= 8.0 { 2.5 } else { 0.0 };
     let beat = BPM / 60.0;
     // Up-down bounce on the beat (m/s²), roll rocking over two bars (rad), yaw rate (rad/s).
-    let bounce = 4.0 * (2.0 * PI * beat * t).sin();
-    let roll = 0.6 * (2.0 * PI * t / 4.0).sin();
-    let spin = 1.5 * (2.0 * PI * 0.7 * t).sin();
+    let bounce = amp * 4.0 * (2.0 * PI * beat * t).sin();
+    let roll = amp * 0.6 * (2.0 * PI * t / 4.0).sin();
+    let spin = amp * 1.5 * (2.0 * PI * 0.7 * t).sin();
     (bounce, roll, spin)
 }
 
 const G: f64 = 9.80665;
 
-fn touchosc(t: f64) -> Vec<(String, Vec<f64>)> {
-    let (bounce, roll, _) = motion(t);
+fn touchosc(t: f64, moving: bool) -> Vec<(String, Vec<f64>)> {
+    let (bounce, roll, _) = motion(t, moving);
     // Gravity included, in g, CoreMotion sign.
     vec![("/accxyz".into(), vec![0.0, -roll.sin(), -roll.cos() + bounce / G])]
 }
 
-fn zigsim(t: f64) -> Vec<(String, Vec<f64>)> {
-    let (bounce, roll, spin) = motion(t);
+fn zigsim(t: f64, moving: bool) -> Vec<(String, Vec<f64>)> {
+    let (bounce, roll, spin) = motion(t, moving);
     let (s, c) = (roll / 2.0).sin_cos();
     vec![
         ("/ZIGSIM/phone-1/accel".into(), vec![0.0, 0.0, bounce / G]),
@@ -50,8 +52,8 @@ fn zigsim(t: f64) -> Vec<(String, Vec<f64>)> {
     ]
 }
 
-fn gyrosc(t: f64) -> Vec<(String, Vec<f64>)> {
-    let (bounce, roll, spin) = motion(t);
+fn gyrosc(t: f64, moving: bool) -> Vec<(String, Vec<f64>)> {
+    let (bounce, roll, spin) = motion(t, moving);
     vec![
         ("/gyrosc/accel".into(), vec![0.0, 0.0, bounce / G]),
         ("/gyrosc/rrate".into(), vec![0.0, 0.0, spin]),
@@ -60,8 +62,8 @@ fn gyrosc(t: f64) -> Vec<(String, Vec<f64>)> {
     ]
 }
 
-fn sensors2osc(t: f64) -> Vec<(String, Vec<f64>)> {
-    let (bounce, roll, spin) = motion(t);
+fn sensors2osc(t: f64, moving: bool) -> Vec<(String, Vec<f64>)> {
+    let (bounce, roll, spin) = motion(t, moving);
     let (s, c) = (roll / 2.0).sin_cos();
     // Android: m/s², the reaction's sign.
     vec![
@@ -72,8 +74,8 @@ fn sensors2osc(t: f64) -> Vec<(String, Vec<f64>)> {
     ]
 }
 
-fn memsynth_own(t: f64) -> Vec<(String, Vec<f64>)> {
-    let (bounce, roll, spin) = motion(t);
+fn memsynth_own(t: f64, moving: bool) -> Vec<(String, Vec<f64>)> {
+    let (bounce, roll, spin) = motion(t, moving);
     vec![
         ("/motion/accel".into(), vec![0.0, 0.0, bounce]),
         ("/motion/gyro".into(), vec![0.0, 0.0, spin]),
@@ -90,7 +92,7 @@ const FORMATS: [(&str, Format); 5] = [
 ];
 
 /// A recording of `seconds` of `format` at 50 messages per second per sensor.
-fn write_recording(path: &Path, format: Format, seconds: f64) {
+fn write_recording(path: &Path, format: Format, moving: bool, seconds: f64) {
     let mut text = json!({"format": "memsynth-motion", "version": 1, "source": "test"}).to_string();
     text.push('\n');
     let mut k = 0;
@@ -99,7 +101,7 @@ fn write_recording(path: &Path, format: Format, seconds: f64) {
         if t > seconds {
             break;
         }
-        for (addr, args) in format(t) {
+        for (addr, args) in format(t, moving) {
             let line = json!({"t": t, "addr": addr, "args": args, "phrase": Value::Null});
             text.push_str(&line.to_string());
             text.push('\n');
@@ -116,7 +118,7 @@ fn dir() -> PathBuf {
 fn render(name: &str, extra: &[&str]) -> (Vec<u8>, String) {
     let out = dir().join(name);
     let mut args = vec!["render", "--db", s(tiny_db()), "--out", s(&out)];
-    args.extend_from_slice(&["--bars", BARS, "--tempo", "120", "--seed", "3"]);
+    args.extend_from_slice(&["--bars", BARS, "--tempo", "170", "--phrase", "5", "--seed", "3"]);
     args.extend_from_slice(extra);
     let stdout = ok(&args);
     (std::fs::read(&out).unwrap(), stdout)
@@ -124,16 +126,38 @@ fn render(name: &str, extra: &[&str]) -> (Vec<u8>, String) {
 
 #[test]
 fn each_phone_format_moves_the_query_and_replays_to_the_same_bytes() {
-    let (still, _) = render("no-motion.wav", &[]);
+    let (none, _) = render("no-motion.wav", &[]);
+    let seconds = 40.0 * 4.0 * 60.0 / BPM + 1.0;
+    let mut flipped = Vec::new();
     for (name, format) in FORMATS {
-        let file = dir().join(format!("{name}.jsonl"));
-        write_recording(&file, format, 34.0);
-        let (a, stdout) = render(&format!("{name}-a.wav"), &["--motion", s(&file)]);
-        assert!(stdout.contains("query updates"), "{name}: motion was not used\n{stdout}");
-        assert_ne!(a, still, "{name}: the motion did not change the music");
-        let (b, _) = render(&format!("{name}-b.wav"), &["--motion", s(&file)]);
+        let moving = dir().join(format!("{name}.jsonl"));
+        let still = dir().join(format!("{name}-still.jsonl"));
+        write_recording(&moving, format, true, seconds);
+        write_recording(&still, format, false, seconds);
+        let (a, stdout) = render(&format!("{name}-a.wav"), &["--motion", s(&moving)]);
+        let (b, _) = render(&format!("{name}-b.wav"), &["--motion", s(&moving)]);
         assert!(a == b, "{name}: replaying the same recording gave different audio");
+        // The query moved: its distances from the anchor differ from a still phone's.
+        let (c, still_out) = render(&format!("{name}-still.wav"), &["--motion", s(&still)]);
+        let (q, q_still) = (query_distances(&stdout), query_distances(&still_out));
+        let moved = q.iter().zip(&q_still).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+        assert!(moved > 0.05, "{name}: the query hardly moved\n{stdout}\n{still_out}");
+        if a != c && a != none {
+            flipped.push(name);
+        }
     }
+    // In an 18-phrase database a query that moves does not always change the phrase picked
+    // (the neighbours are far apart); the music must change for some format.
+    eprintln!("formats whose motion changed the phrases picked: {flipped:?}");
+    assert!(!flipped.is_empty(), "no format's motion changed the music");
+}
+
+/// The rhythm, harmony and timbre distances of the last motion query from its anchor, as
+/// `render` prints them.
+fn query_distances(stdout: &str) -> Vec<f64> {
+    let line = stdout.lines().find(|l| l.starts_with("motion:")).expect("a motion line");
+    let tail = line.split("(last: ").nth(1).unwrap();
+    tail.split(", ").map(|part| part.split_whitespace().nth(1).unwrap().parse().unwrap()).collect()
 }
 
 #[test]
@@ -171,7 +195,7 @@ fn stream(socket: &UdpSocket, port: u16, seconds: f64) {
     let start = Instant::now();
     let mut k = 0u32;
     while start.elapsed().as_secs_f64() < seconds {
-        for (addr, args) in zigsim(f64::from(k) / 100.0) {
+        for (addr, args) in zigsim(f64::from(k) / 100.0 + 8.0, true) {
             send(socket, port, &addr, floats(&args));
         }
         k += 1;

@@ -14,22 +14,29 @@
 //!
 //! # The default map
 //!
+//! Gains are sized so that a motion two standard deviations from the performer's normal
+//! moves the targeted group by a cosine distance of about 0.2–0.4 on a typical library
+//! (a group of n dimensions has a z-score norm of about √n; an offset of g·z on k of them
+//! turns it by about atan(g·z·√k / √n)). Single dimensions saturate at ±5 (the clip), so
+//! each idea also moves a band of dimensions.
+//!
 //! | motion feature | → e_phrase | gain | why |
 //! |---|---|---|---|
-//! | `accel_mag.deviation` | `rhythm.density` (61) | +1.5 | moving more → more onsets |
-//! | `accel_mag.jerk` | `rhythm.high` (32–47) | +0.4 | sharp motion → busier hats |
-//! | `accel_mag.beat_energy` | `rhythm.pulse_clarity` (63) | +1.5 | moving on the beat → a clear pulse |
-//! | `accel_mag.beat_energy` | `rhythm.syncopation` (62) | −1.0 | moving off the beat → syncopated |
-//! | `accel_mag.mean` | `timbre.loudness` (254) | +1.2 | energy → loud |
-//! | `gyro_x`/`gyro_y`/`gyro_z.deviation` | `timbre.brightness` (182, 184) | +0.6 each | rotating → brighter |
-//! | `pitch.mean` | `timbre.brightness` (182, 184) | +1.0 | phone tilted up → brighter |
-//! | `roll.deviation` | `harmony.change` (124, 125) | +1.0 | rocking → faster harmonic change |
-//! | `roll.mean` | `harmony.key_clarity` (126) | −0.8 | leaning → less tonal |
+//! | `accel_mag.deviation` | `rhythm.density` (61) | +3 | moving more → more onsets |
+//! | `accel_mag.deviation` | `rhythm.mid` (16–31), `rhythm.high` (32–47) | +0.6, +1 | … on the off-beats and hats |
+//! | `accel_mag.beat_energy` | `rhythm.pulse_clarity` (63), `rhythm.low` (0–15) | +3, +0.8 | moving on the beat → a clear pulse, kick |
+//! | `accel_mag.beat_energy` | `rhythm.syncopation` (62) | −2 | moving off the beat → syncopated |
+//! | `accel_mag.mean` | `timbre.loudness` (254), `timbre.mel` (190–221) | +3, +0.4 | energy → loud, full |
+//! | `gyro_x`/`gyro_y`/`gyro_z.deviation` | `timbre.brightness` (182, 184), `timbre.mel_high` (206–221) | +1.5, +0.5 each | rotating → brighter |
+//! | `pitch.mean` | `timbre.brightness`, `timbre.mel_high` | +2, +0.7 | phone tilted up → brighter |
+//! | `roll.deviation` | `harmony.change` (124, 125), `harmony.chroma_spread` (76–87) | +3, +0.7 | rocking → faster harmonic change |
+//! | `roll.mean` | `harmony.key_clarity` (126) | −2 | leaning → less tonal |
 //!
 //! Named targets: `rhythm.low` 0–15, `rhythm.mid` 16–31, `rhythm.high` 32–47,
 //! `rhythm.tempo` 60, `rhythm.density` 61, `rhythm.syncopation` 62, `rhythm.pulse_clarity`
-//! 63, `harmony.chroma` 64–75, `harmony.change` 124–125, `harmony.key_clarity` 126,
-//! `timbre.mfcc` 128–147, `timbre.brightness` 182 and 184, `timbre.bandwidth` 183,
+//! 63, `harmony.chroma` 64–75, `harmony.chroma_spread` 76–87, `harmony.change` 124–125,
+//! `harmony.key_clarity` 126, `timbre.mfcc` 128–147, `timbre.mel` 190–221, `timbre.mel_high`
+//! 206–221, `timbre.brightness` 182 and 184, `timbre.bandwidth` 183,
 //! `timbre.noisiness` 185, `timbre.loudness` 254, `timbre.dynamics` 255; also a whole group
 //! (`rhythm`, `harmony`, `timbre`), one index (`61`) or a range (`190..222`).
 
@@ -77,12 +84,15 @@ const NAMED: &[(&str, &[Range<usize>])] = &[
     ("rhythm.syncopation", &[62..63]),
     ("rhythm.pulse_clarity", &[63..64]),
     ("harmony.chroma", &[64..76]),
+    ("harmony.chroma_spread", &[76..88]),
     ("harmony.change", &[124..126]),
     ("harmony.key_clarity", &[126..127]),
     ("timbre.mfcc", &[128..148]),
     ("timbre.brightness", &[182..183, 184..185]),
     ("timbre.bandwidth", &[183..184]),
     ("timbre.noisiness", &[185..186]),
+    ("timbre.mel", &[190..222]),
+    ("timbre.mel_high", &[206..222]),
     ("timbre.loudness", &[254..255]),
     ("timbre.dynamics", &[255..256]),
 ];
@@ -165,17 +175,25 @@ impl LinearMap {
     /// The built-in map (the table in the module docs).
     pub fn default_map() -> Self {
         Self::from_names(&[
-            ("accel_mag.deviation", "rhythm.density", 1.5),
-            ("accel_mag.jerk", "rhythm.high", 0.4),
-            ("accel_mag.beat_energy", "rhythm.pulse_clarity", 1.5),
-            ("accel_mag.beat_energy", "rhythm.syncopation", -1.0),
-            ("accel_mag.mean", "timbre.loudness", 1.2),
-            ("gyro_x.deviation", "timbre.brightness", 0.6),
-            ("gyro_y.deviation", "timbre.brightness", 0.6),
-            ("gyro_z.deviation", "timbre.brightness", 0.6),
-            ("pitch.mean", "timbre.brightness", 1.0),
-            ("roll.deviation", "harmony.change", 1.0),
-            ("roll.mean", "harmony.key_clarity", -0.8),
+            ("accel_mag.deviation", "rhythm.density", 3.0),
+            ("accel_mag.deviation", "rhythm.mid", 0.6),
+            ("accel_mag.deviation", "rhythm.high", 1.0),
+            ("accel_mag.beat_energy", "rhythm.pulse_clarity", 3.0),
+            ("accel_mag.beat_energy", "rhythm.low", 0.8),
+            ("accel_mag.beat_energy", "rhythm.syncopation", -2.0),
+            ("accel_mag.mean", "timbre.loudness", 3.0),
+            ("accel_mag.mean", "timbre.mel", 0.4),
+            ("gyro_x.deviation", "timbre.brightness", 1.5),
+            ("gyro_y.deviation", "timbre.brightness", 1.5),
+            ("gyro_z.deviation", "timbre.brightness", 1.5),
+            ("gyro_x.deviation", "timbre.mel_high", 0.5),
+            ("gyro_y.deviation", "timbre.mel_high", 0.5),
+            ("gyro_z.deviation", "timbre.mel_high", 0.5),
+            ("pitch.mean", "timbre.brightness", 2.0),
+            ("pitch.mean", "timbre.mel_high", 0.7),
+            ("roll.deviation", "harmony.change", 3.0),
+            ("roll.deviation", "harmony.chroma_spread", 0.7),
+            ("roll.mean", "harmony.key_clarity", -2.0),
         ])
         .expect("the default map's names exist")
     }
