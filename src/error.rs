@@ -72,6 +72,38 @@ pub enum Error {
         /// What to do about it.
         fix: &'static str,
     },
+    /// ONNX Runtime's shared library cannot be found or loaded.
+    #[error(
+        "ONNX Runtime: {reason}; set ORT_DYLIB_PATH to libonnxruntime.so, or install it with \
+         `python3 -m venv .venv-train && .venv-train/bin/pip install onnxruntime` (bash scripts/test.sh does)"
+    )]
+    OnnxRuntime {
+        /// What went wrong.
+        reason: String,
+    },
+    /// The models were built for another feature standard than this memsynth's.
+    #[error(
+        "models in {dir} were built for feature standard {models}, this memsynth uses {server}: \
+         re-export the dataset (`memsynth db export-dataset`) and retrain, or use models made for this standard"
+    )]
+    ModelStandard {
+        /// The models folder.
+        dir: PathBuf,
+        /// The hash in its `manifest.ron`.
+        models: String,
+        /// [`crate::dsp::standard_hash`].
+        server: String,
+    },
+    /// A model file or its manifest is missing, unreadable or does not fit the contract.
+    #[error(
+        "{path}: {reason}; re-export the models with `python -m memsynth_train export` (training/README.md)"
+    )]
+    Model {
+        /// The model or manifest file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
 }
 
 /// The core library's result type.

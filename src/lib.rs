@@ -22,6 +22,7 @@ pub mod dsp;
 mod error;
 pub mod eval;
 pub mod live;
+pub mod model;
 pub mod motion;
 pub mod osc;
 pub mod patch;
