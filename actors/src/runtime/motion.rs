@@ -129,12 +129,65 @@ impl PhraseMapping {
     }
 }
 
+/// The mapper a patch's `motion.mapper` asks for. `Linear` terms become a [`LinearMap`]
+/// (`from` by the encoder's feature names, `to` a whole group or one dimension of it);
+/// `Model(file)` is the learned mapper of a later stage: until it exists the default linear
+/// map stands in, and the second value says so.
+pub fn mapper_from_patch(
+    mapper: &memsynth::patch::Mapper,
+) -> Result<(LinearMap, Option<String>), String> {
+    use memsynth::patch::{Group as G, Mapper, Target};
+    let range = |g: G| match g {
+        G::Rhythm => Group::Rhythm.range(),
+        G::Harmony => Group::Harmony.range(),
+        G::Timbre => Group::Timbre.range(),
+    };
+    match mapper {
+        Mapper::Model(file) => Ok((
+            LinearMap::default_map(),
+            Some(format!(
+                "motion.mapper Model({file:?}): no model mapper yet; the default linear map steers"
+            )),
+        )),
+        Mapper::Linear(terms) => {
+            let mut out = Vec::with_capacity(terms.len());
+            for (i, t) in terms.iter().enumerate() {
+                let feature =
+                    memsynth::motion::mapper::feature_index(&t.from).ok_or_else(|| {
+                        format!(
+                            "motion.mapper.Linear[{i}].from: no motion feature {:?} (channels: {}; \
+                         features: {})",
+                            t.from,
+                            memsynth::motion::CHANNEL_NAMES.join(", "),
+                            memsynth::motion::FEATURE_NAMES.join(", ")
+                        )
+                    })?;
+                let dims = match t.to {
+                    Target::Group(g) => range(g),
+                    Target::Dim(g, d) => {
+                        let start = range(g).start + d as usize;
+                        start..start + 1
+                    }
+                };
+                out.push(memsynth::motion::mapper::Term {
+                    feature,
+                    dims: vec![dims],
+                    gain: t.gain,
+                });
+            }
+            Ok((LinearMap::from_terms(out), None))
+        }
+    }
+}
+
 /// Motion → query inline, on a virtual clock (the offline engine's motion input).
 pub struct MotionPath {
     input: MotionInput,
     mapping: PhraseMapping,
     last_line: Option<u64>,
     pending: Option<Query>,
+    /// Formats whose motion is taken (all by default; a patch's `motion.senders`).
+    senders: Vec<memsynth::osc::Sender>,
     /// Every update so far, for the render's report.
     pub updates: Vec<MotionUpdate>,
 }
@@ -147,6 +200,7 @@ impl MotionPath {
             mapping: PhraseMapping::default(),
             last_line: None,
             pending: None,
+            senders: Vec::new(),
             updates: Vec::new(),
         }
     }
@@ -154,6 +208,31 @@ impl MotionPath {
     /// Replaces the mapper.
     pub fn set_mapper(&mut self, mapper: Box<dyn MotionMapper + std::marker::Send>) {
         self.mapping.set_mapper(mapper);
+    }
+
+    /// Takes the running patch's `motion` section: its senders and its mapper (an error
+    /// leaves the mapper as it was). Returns what the performer should be told, if anything.
+    pub fn set_patch(&mut self, motion: &memsynth::patch::MotionSection) -> Option<String> {
+        use memsynth::osc::Sender;
+        use memsynth::patch::SenderKind as K;
+        self.senders = motion
+            .senders
+            .iter()
+            .map(|k| match k {
+                K::TouchOsc => Sender::TouchOsc,
+                K::ZigSim => Sender::ZigSim,
+                K::GyrOsc => Sender::GyrOsc,
+                K::Sensors2Osc => Sender::Sensors2Osc,
+                K::Memsynth => Sender::Memsynth,
+            })
+            .collect();
+        match mapper_from_patch(&motion.mapper) {
+            Ok((map, note)) => {
+                self.set_mapper(Box::new(map));
+                note
+            }
+            Err(e) => Some(e),
+        }
     }
 
     /// Takes a motion command at sample `at` (after closing any beat line before it); other
@@ -168,7 +247,9 @@ impl MotionPath {
     ) -> Option<&'c Command> {
         match command {
             Command::Motion(sample) => {
-                self.push(at, sample, transport, anchor, library);
+                if self.senders.is_empty() || self.senders.contains(&sample.sender) {
+                    self.push(at, sample, transport, anchor, library);
+                }
                 None
             }
             Command::MotionCalibrate => {
@@ -447,5 +528,32 @@ impl Handler<MapMotion> for PhraseMapper {
             Ok(Err(e)) => eprintln!("phrase mapper: {e}"),
             Err(_) => eprintln!("phrase mapper panicked; the query is left as it was"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use memsynth::patch::{Group as G, LinearTerm, Mapper, Target};
+
+    #[test]
+    fn a_patch_linear_map_becomes_terms() {
+        let mapper = Mapper::Linear(vec![
+            LinearTerm { from: "accel_mag.energy".into(), to: Target::Group(G::Rhythm), gain: 0.8 },
+            LinearTerm { from: "gyro_z.mean".into(), to: Target::Dim(G::Timbre, 12), gain: -0.5 },
+        ]);
+        let (map, note) = mapper_from_patch(&mapper).unwrap();
+        assert_eq!(note, None);
+        assert_eq!(map.terms()[0].feature, 12 * 8 + 4);
+        assert_eq!(map.terms()[0].dims, vec![0..64]);
+        assert_eq!(map.terms()[1].dims, vec![140..141]);
+        let bad = Mapper::Linear(vec![LinearTerm {
+            from: "elbow.mean".into(),
+            to: Target::Group(G::Rhythm),
+            gain: 1.0,
+        }]);
+        assert!(mapper_from_patch(&bad).unwrap_err().contains("elbow.mean"));
+        let (_, note) = mapper_from_patch(&Mapper::Model("phrase_mapper.onnx".into())).unwrap();
+        assert!(note.unwrap().contains("no model mapper yet"));
     }
 }

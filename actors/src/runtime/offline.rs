@@ -96,6 +96,9 @@ impl Engine {
             for change in &report.mixer {
                 apply_mixer(&mut self.mixer, *change);
             }
+            if let Some(note) = self.motion.set_patch(&self.patches.slot.running().motion) {
+                eprintln!("{note}");
+            }
             self.applied.push((now, report));
         }
     }
