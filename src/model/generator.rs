@@ -38,8 +38,9 @@ pub struct Models {
 pub struct Request {
     /// Standardised e_phrase (256).
     pub e_phrase: Vec<f32>,
-    /// Z-scored e_motion (104), or none.
-    pub e_motion: Option<Vec<f32>>,
+    /// Z-scored e_motion (104) per 4-bar chunk; a chunk past the end of the list, or a
+    /// `None`, has no motion (zeros, as the training code's motion dropout).
+    pub e_motion: Vec<Option<Vec<f32>>>,
     /// Bars of output (rounded up to whole chunks for sampling, cut back after).
     pub bars: usize,
     /// DDIM steps.
@@ -160,7 +161,7 @@ impl Models {
         for k in 0..chunks {
             let cond = condition(
                 &req.e_phrase,
-                req.e_motion.as_deref(),
+                req.e_motion.get(k).and_then(|m| m.as_deref()),
                 &bar_position(k * CHUNK_BARS, phrase_bars),
             )?;
             let x_t = noise.vec(shape.len());

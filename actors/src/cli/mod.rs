@@ -7,6 +7,7 @@ mod decode;
 mod demo;
 mod demo_library;
 mod doctor;
+mod generate;
 mod motion;
 mod patch;
 mod render;
@@ -37,6 +38,8 @@ enum Command {
     DemoLibrary(demo_library::Args),
     /// Check audio devices, the database, the models and the OSC port, with what to do.
     Doctor(doctor::Args),
+    /// Generate new bars with the models: a phrase or audio file (+ motion) in, WAV + PNG out.
+    Generate(generate::Args),
     /// Look into a phrase database: stats, check, query, export.
     Db(db::Args),
     /// Decode any audio file to the internal standard (24 kHz mono) and write it as WAV.
@@ -62,6 +65,7 @@ impl Cli {
             Command::DemoLibrary(args) => demo_library::run(args),
             Command::Decode(args) => decode::run(args),
             Command::Doctor(args) => doctor::run(args),
+            Command::Generate(args) => generate::run(args),
             Command::Patch(args) => patch::run(args),
             Command::Motion(args) => motion::run(args),
             Command::Render(args) => render::run(args),
