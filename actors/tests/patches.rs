@@ -272,6 +272,21 @@ fn the_server_confines_loads_answers_gets_and_pushes_patch_errors() {
     client.send("/patch/set", vec!["retrieval.k".into(), OscType::Float(0.0)]);
     client.expect("/error", "retrieval.k must be 1..=64");
 
+    // A control surface's fader, placed by the patch's OSC mapping; an unmapped one is an
+    // unknown address.
+    let mapping = r#"(osc: [(address: "/1/fader2", param: "mixer.master", range: (-40.0, 0.0))])"#;
+    std::fs::write(dir.join("mapped.ron"), mapping).unwrap();
+    client.send("/patch/load", vec!["mapped".into()]);
+    served.wait_for_log("mapped.ron applied on bar");
+    client.send("/1/fader2", vec![OscType::Float(0.25)]);
+    client.send("/patch/get", vec!["mixer.master".into()]);
+    let value = client.expect("/patch/value", "mixer.master");
+    assert_eq!(value.args[1], OscType::Float(-30.0));
+    client.send("/9/fader9", vec![OscType::Float(0.5)]);
+    client.expect("/error", "unknown address /9/fader9");
+    client.send("/patch/load", vec!["live".into()]);
+    served.wait_for_log("live.ron applied on bar");
+
     // A broken save: pushed to subscribers with file, line and column; the server goes on.
     std::fs::write(&live, "(\n  mixer: (master: 99.0),\n)").unwrap();
     client.expect("/error", "live.ron:2:");

@@ -143,6 +143,18 @@ fn a_recording_grows_and_plays_through_a_conductor_restart() {
         assert!(*r > 0.001, "window {i} ({:.2} s) is silent: {r}", i as f64 * 0.05);
     }
     assert!((last_full - first) as f64 * 0.05 > 4.0, "{} windows of music", last_full - first);
+
+    // A dropout is digital silence: no run of all-zero frames longer than one buffer
+    // (512 frames) once the music has begun.
+    let frames = samples.chunks_exact(2);
+    let start = frames.clone().skip(first * 2_400).position(|f| f != [0.0, 0.0]).unwrap();
+    let mut run = 0usize;
+    let mut longest = 0usize;
+    for frame in frames.skip(first * 2_400 + start) {
+        run = if frame == [0.0, 0.0] { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    assert!(longest <= 512, "a gap of {longest} silent frames");
 }
 
 /// The OSC time `after` from now.

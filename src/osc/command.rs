@@ -144,6 +144,15 @@ pub enum Command {
     RecordMotionStart(Option<String>),
     /// `/record/motion 0`.
     RecordMotionStop,
+    /// A control-surface message outside the table with one number (`/1/fader1 0.7`):
+    /// the running patch's OSC mappings decide what it sets; unmapped, it is refused as an
+    /// unknown address.
+    Control {
+        /// The address as sent.
+        address: String,
+        /// Its number (an integer or boolean as a float).
+        value: f32,
+    },
     /// `/status`: answer with the status reply.
     Status,
     /// `/subscribe`: push to this UDP port of the sender; 0 = the port it sent from.
@@ -277,7 +286,22 @@ pub fn parse_message(msg: &OscMessage) -> Result<Option<Command>, CommandError> 
         if msg.addr.contains(['*', '?', '[', ']', '{', '}']) {
             return Err(CommandError::Pattern { address: quote(&msg.addr) });
         }
-        return Err(CommandError::UnknownAddress { address: quote(&msg.addr) });
+        // One number to an address of plain words: a fader or button of a control surface,
+        // for the patch's mappings to place.
+        let plain = msg.addr.len() <= QUOTE_MAX && msg.addr.starts_with('/');
+        let value = match msg.args[..] {
+            [OscType::Float(v)] => Some(v),
+            [OscType::Double(v)] => Some(v as f32),
+            [OscType::Int(v)] => Some(v as f32),
+            [OscType::Bool(v)] => Some(f32::from(u8::from(v))),
+            _ => None,
+        };
+        return match value {
+            Some(value) if plain && value.is_finite() => {
+                Ok(Some(Command::Control { address: msg.addr.clone(), value }))
+            }
+            _ => Err(CommandError::UnknownAddress { address: quote(&msg.addr) }),
+        };
     };
     parse(entry, &msg.args)
 }
@@ -719,6 +743,7 @@ impl Command {
                 ("/patch/set", vec![path.as_str().into(), OscType::Float(*value)])
             }
             Command::PatchGet(path) => ("/patch/get", vec![path.as_str().into()]),
+            Command::Control { address, value } => (address.as_str(), vec![OscType::Float(*value)]),
             Command::RecordStart(name) => {
                 ("/record/start", name.iter().map(|n| n.as_str().into()).collect())
             }

@@ -93,7 +93,10 @@ pub fn apply(conductor: &mut Conductor, now: u64, command: &Command) -> Outcome 
         | Command::MotionCalibrate
         | Command::RecordMotionStart(_)
         | Command::RecordMotionStop => Outcome::Server,
-        Command::PatchLoad(_) | Command::PatchSet { .. } | Command::PatchGet(_) => Outcome::Patch,
+        Command::PatchLoad(_)
+        | Command::PatchSet { .. }
+        | Command::PatchGet(_)
+        | Command::Control { .. } => Outcome::Patch,
         Command::ConductorMode(_) | Command::Steps(_) | Command::Guidance(_) => {
             Outcome::Unsupported(format!(
                 "{}: not available yet (retrieval mode only)",

@@ -102,6 +102,14 @@ impl PatchHost {
                     Err(e) => PatchReply::Error(format!("/patch/set: {e}")),
                 }
             }
+            Command::Control { address, value } => {
+                self.control(conductor, now, address, *value).unwrap_or_else(|| {
+                    let address = address.clone();
+                    PatchReply::Error(
+                        memsynth::osc::CommandError::UnknownAddress { address }.to_string(),
+                    )
+                })
+            }
             Command::PatchGet(path) => match params::get(self.slot.latest(), path) {
                 Ok(v) => PatchReply::Value(path.clone(), v as f32),
                 Err(params::ParamError::Unset) => {
