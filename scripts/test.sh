@@ -11,6 +11,17 @@ if ! .venv-test/bin/python -c "import pythonosc" 2>/dev/null; then
   .venv-test/bin/python -m pip install -q python-osc
 fi
 
+# --- model (issue 7): ONNX Runtime's shared library for tests/model_parity.rs, which finds it
+# by itself in ORT_DYLIB_PATH or .venv-{train,test,ref} (src/model/runtime.rs). cargo test runs
+# before training/ci.sh makes .venv-train, so on a fresh checkout the onnxruntime wheel
+# (~24 MB; ort 2.0.0-rc.15 needs ONNX Runtime >= 1.31) goes into .venv-test.
+if [ -z "${ORT_DYLIB_PATH:-}" ] && ! ls .venv-*/lib/python3*/site-packages/onnxruntime/capi/libonnxruntime.so* >/dev/null 2>&1; then
+  echo "installing onnxruntime into .venv-test (model tests) …" >&2
+  .venv-test/bin/python -m pip install -q "onnxruntime>=1.31"
+fi
+python3 -m py_compile tests/fixtures/model/*.py
+# --- end model ---
+
 if cargo fmt --version >/dev/null 2>&1; then
   cargo fmt --all --check
 fi

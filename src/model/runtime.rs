@@ -47,12 +47,19 @@ impl Default for Threads {
     }
 }
 
-/// The path of ONNX Runtime's shared library, or an error that says how to get it.
+/// The path of ONNX Runtime's shared library, or an error that says how to get it: the
+/// first of [`candidates`].
 pub fn find_library() -> Result<PathBuf> {
+    candidates()?.into_iter().next().ok_or_else(not_found)
+}
+
+/// Every library file found, in the order of preference: `ORT_DYLIB_PATH` alone when set,
+/// else each venv's wheel, then the system's. A venv with a too old wheel is skipped at load.
+pub fn candidates() -> Result<Vec<PathBuf>> {
     if let Some(path) = std::env::var_os(ORT_DYLIB_ENV) {
         let path = PathBuf::from(path);
         return if path.is_file() {
-            Ok(path)
+            Ok(vec![path])
         } else {
             Err(Error::OnnxRuntime {
                 reason: format!("{ORT_DYLIB_ENV}={} is not a file", path.display()),
@@ -70,26 +77,33 @@ pub fn find_library() -> Result<PathBuf> {
     }
     // The crate's own folder, for tests and benches run from anywhere.
     roots.push(PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    let mut found: Vec<PathBuf> = Vec::new();
     for root in &roots {
         for venv in VENVS {
-            if let Some(found) = in_venv(&root.join(venv)) {
-                return Ok(found);
+            if let Some(lib) = in_venv(&root.join(venv))
+                && !found.contains(&lib)
+            {
+                found.push(lib);
             }
         }
     }
     for dir in SYSTEM_DIRS {
-        if let Some(found) = newest_match(Path::new(dir), "libonnxruntime.so") {
-            return Ok(found);
+        if let Some(lib) = newest_match(Path::new(dir), "libonnxruntime.so") {
+            found.push(lib);
         }
     }
-    Err(Error::OnnxRuntime {
+    if found.is_empty() { Err(not_found()) } else { Ok(found) }
+}
+
+fn not_found() -> Error {
+    Error::OnnxRuntime {
         reason: format!(
             "libonnxruntime.so not found (looked at {ORT_DYLIB_ENV}, {} under the working \
              directory and its parents, and {})",
             VENVS.join(", "),
             SYSTEM_DIRS.join(", ")
         ),
-    })
+    }
 }
 
 /// `VENV/lib/python3*/site-packages/onnxruntime/capi/libonnxruntime.so*`.
@@ -132,14 +146,24 @@ pub fn init() -> Result<PathBuf> {
 
 fn environment() -> Result<&'static (Environment, PathBuf)> {
     let cell = ENVIRONMENT.get_or_init(|| {
-        let path = find_library().map_err(|e| e.to_string())?;
-        let builder =
-            ort::init_from(&path).map_err(|e| format!("cannot load {}: {e}", path.display()))?;
-        let env = builder
-            .with_name("memsynth")
-            .build()
-            .map_err(|e| format!("cannot start an environment from {}: {e}", path.display()))?;
-        Ok((env, path))
+        let mut failures = Vec::new();
+        let found = candidates().map_err(|e| match e {
+            Error::OnnxRuntime { reason } => reason,
+            other => other.to_string(),
+        })?;
+        for path in found {
+            // A library that fails to load (too old a wheel) leaves ort free to try the next.
+            match ort::init_from(&path) {
+                Ok(builder) => {
+                    let env = builder.with_name("memsynth").build().map_err(|e| {
+                        format!("cannot start an environment from {}: {e}", path.display())
+                    })?;
+                    return Ok((env, path));
+                }
+                Err(e) => failures.push(format!("{}: {e}", path.display())),
+            }
+        }
+        Err(format!("no usable library ({})", failures.join("; ")))
     });
     match cell {
         Ok(env) => Ok(env),
@@ -157,15 +181,18 @@ pub fn open_session(path: &Path, threads: Threads) -> Result<Session> {
     if !path.is_file() {
         return Err(model_error("the model file is missing".into()));
     }
+    let fail = |e: ort::Error<ort::session::builder::SessionBuilder>| model_error(e.to_string());
     let builder = Session::builder(env).map_err(|e| model_error(e.to_string()))?;
+    let builder = builder.with_intra_threads(threads.intra_op.max(1)).map_err(fail)?;
+    let builder = builder.with_inter_threads(1).map_err(fail)?;
+    let builder = builder.with_parallel_execution(false).map_err(fail)?;
+    let builder =
+        builder.with_config_entry("session.intra_op.allow_spinning", "0").map_err(fail)?;
+    let builder =
+        builder.with_config_entry("session.inter_op.allow_spinning", "0").map_err(fail)?;
+    let mut builder =
+        builder.with_optimization_level(GraphOptimizationLevel::Level3).map_err(fail)?;
     builder
-        .with_intra_threads(threads.intra_op.max(1))
-        .and_then(|b| b.with_inter_threads(1))
-        .and_then(|b| b.with_parallel_execution(false))
-        .and_then(|b| b.with_config_entry("session.intra_op.allow_spinning", "0"))
-        .and_then(|b| b.with_config_entry("session.inter_op.allow_spinning", "0"))
-        .and_then(|b| b.with_optimization_level(GraphOptimizationLevel::Level3))
-        .map_err(|e| model_error(e.to_string()))?
         .commit_from_file(path)
         .map_err(|e| model_error(format!("ONNX Runtime cannot load it: {e}")))
 }

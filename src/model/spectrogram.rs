@@ -11,7 +11,7 @@ pub const RANGE_LN: f32 = 10.0;
 
 /// RGB pixels (row-major, top row first) of a channel-first log-mel `[bins, frames]`.
 pub fn render(mel: &[f32], bins: usize) -> (usize, usize, Vec<u8>) {
-    let frames = if bins == 0 { 0 } else { mel.len() / bins };
+    let frames = mel.len().checked_div(bins).unwrap_or(0);
     let top = mel.iter().copied().filter(|x| x.is_finite()).fold(f32::NEG_INFINITY, f32::max);
     let floor = top - RANGE_LN;
     let mut rgb = vec![0u8; bins * frames * 3];

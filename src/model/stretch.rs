@@ -30,7 +30,7 @@ pub fn stretch_to_tempo(grid: &[f32], channels: usize, bpm: f64) -> Result<Vec<f
             reason: format!("{bpm} BPM; give 20 to 400"),
         });
     }
-    if channels == 0 || grid.is_empty() || grid.len() % channels != 0 {
+    if channels == 0 || grid.is_empty() || !grid.len().is_multiple_of(channels) {
         return Err(Error::InvalidParameter {
             name: "grid",
             reason: format!("{} values are not whole rows of {channels} channels", grid.len()),

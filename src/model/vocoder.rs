@@ -40,7 +40,7 @@ impl VocosHead {
     /// `out` (`frames · 250` samples). Allocates only when a longer input than any before
     /// arrives.
     pub fn process(&mut self, mag: &[f32], phase: &[f32], out: &mut [f32]) -> Result<()> {
-        if mag.len() != phase.len() || mag.len() % N_BINS != 0 {
+        if mag.len() != phase.len() || !mag.len().is_multiple_of(N_BINS) {
             return Err(Error::InvalidParameter {
                 name: "spectrum",
                 reason: format!(
@@ -106,7 +106,7 @@ impl Vocoder {
 
     /// Raw log-mel `[128, frames]` → `frames · 250` samples at 24 kHz.
     pub fn waveform(&mut self, mel: &[f32]) -> Result<Vec<f32>> {
-        if mel.is_empty() || mel.len() % N_MELS != 0 {
+        if mel.is_empty() || !mel.len().is_multiple_of(N_MELS) {
             return Err(Error::InvalidParameter {
                 name: "mel",
                 reason: format!("{} values are not whole frames of {N_MELS} bins", mel.len()),
