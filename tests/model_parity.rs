@@ -4,8 +4,9 @@
 //! Fixtures: `tests/fixtures/model/parity.safetensors` and the tiny models beside it, made by
 //! `tests/fixtures/model/make_model_fixtures.py` from the training package (its
 //! `ddim_sample`, `mel.istft`, `alpha_sigma`, `bar_position_encoding`) with the networks in
-//! onnxruntime. When `bash training/ci.sh` has run, the torch-side fixtures it leaves in
-//! `target/training-ci/` are checked too (the networks in torch there).
+//! onnxruntime. The export's own torch-side fixtures are checked too: `models/fixtures/`
+//! (shipped models, committed) and `target/training-ci/fixtures/` when `bash training/ci.sh`
+//! has run.
 //!
 //! Tolerances (max absolute difference; values are O(1) unless said), with what was measured
 //! on the tiny CI models (x86-64, onnxruntime 1.32 from the wheel, one intra-op thread):
@@ -20,13 +21,15 @@
 //!   the network may amplify over 20 steps on another CPU.
 //! - VQ decode: 1e-5 on the log-mel (measured 0); tokens identical.
 //! - vocoder network + iSTFT: 1e-5 on samples within ±1 (measured 3.7e-8).
-//! - against torch (CI fixtures, networks in torch): 1e-4 — adds the exporter's
-//!   torch-vs-ONNX gap per U-Net call (~5e-7 here; the export itself allows 1e-3 relative)
-//!   compounded over 4 steps; measured 9.5e-7. iSTFT on the torch vocoder's output: 1e-5
-//!   (measured 3e-8).
+//! - against torch (the export's own fixtures: `models/fixtures/` for the shipped models,
+//!   `target/training-ci/fixtures/` after training/ci.sh): DDIM 1e-4 — adds the exporter's
+//!   torch-vs-ONNX gap per U-Net call (the export allows 1e-3 relative) compounded over 4
+//!   steps; measured 2.7e-5 (shipped) and 9.5e-7 (tiny). VQ decode 1e-4 (measured 2.6e-6),
+//!   iSTFT on torch's magnitude and phase 1e-5 (1.5e-7), vocoder network + iSTFT 1e-5
+//!   (6.3e-7).
 //!
 //! A test that needs ONNX Runtime's library prints why and passes when the library is absent
-//! (`bash scripts/test.sh` makes `.venv-train` with it; or set ORT_DYLIB_PATH). A test that
+//! (`bash scripts/test.sh` installs the onnxruntime wheel; or set ORT_DYLIB_PATH). A test that
 //! needs the committed fixtures fails if they are missing: they are part of the repository.
 
 use std::path::{Path, PathBuf};
@@ -247,20 +250,15 @@ fn vocoder_waveform_matches_python() {
     assert!(err < 1e-5, "{err}");
 }
 
-/// The torch-side fixtures of `training/ci.sh` (networks in torch, not onnxruntime).
-#[test]
-fn ddim_and_vocoder_match_torch_when_training_ci_ran() {
-    let ci = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/training-ci");
-    let path = ci.join("fixtures/parity.safetensors");
-    if !path.is_file() {
-        eprintln!("SKIPPED torch parity: {} absent (bash training/ci.sh makes it)", path.display());
+/// Rust (networks in onnxruntime) against the export's own fixtures (networks in torch) of
+/// the models in `models_dir`; prints what was compared.
+fn torch_parity(models_dir: &Path, fixture: &Path) {
+    if !fixture.is_file() {
+        eprintln!("SKIPPED torch parity: {} absent", fixture.display());
         return;
     }
-    if !ort_available("ddim_and_vocoder_match_torch_when_training_ci_ran") {
-        return;
-    }
-    let fx = Fixture::open(&path);
-    let manifest = match Manifest::load(&ci.join("models")) {
+    let fx = Fixture::open(fixture);
+    let manifest = match Manifest::load(models_dir) {
         Ok(m) => m,
         Err(e) => {
             eprintln!("SKIPPED torch parity: {e}");
@@ -280,16 +278,54 @@ fn ddim_and_vocoder_match_torch_when_training_ci_ran() {
             .sample(&mut unet, shape, &noise, &cond, &context, mask)
             .unwrap();
         let err = max_abs_diff(&got, &fx.f32s(&format!("ddim.{name}")));
-        println!("DDIM vs torch {name}: max abs diff {err:.2e}");
+        println!("{}: DDIM vs torch {name}: max abs diff {err:.2e}", models_dir.display());
         assert!(err < 1e-4, "{name}: {err}");
     }
+    // VQ decode of the first latent of the fixture.
+    let latent = fx.f32s("vqvae.latent");
+    let want_mel = fx.f32s("vqvae.decoded_mel");
+    let decoded = VqDecoder::open(&manifest, ONE_THREAD)
+        .unwrap()
+        .decode(&latent[..latent.len() / 2])
+        .unwrap();
+    let err = max_abs_diff(&decoded.mel, &want_mel[..want_mel.len() / 2]);
+    println!("{}: VQ decode vs torch: max abs diff {err:.2e}", models_dir.display());
+    assert!(err < 1e-4, "{err}");
+    let tokens: Vec<i64> = fx.f64s("vqvae.tokens").into_iter().map(|x| x as i64).collect();
+    assert_eq!(decoded.tokens, tokens[..tokens.len() / 2]);
+    // The iSTFT alone on torch's magnitude and phase, then network + iSTFT end to end.
     let (mag, phase) = (fx.f32s("vocoder.mag"), fx.f32s("vocoder.phase"));
     let want = fx.f32s("vocoder.waveform");
     let mut got = vec![0.0; want.len()];
     VocosHead::new().process(&mag, &phase, &mut got).unwrap();
     let err = max_abs_diff(&got, &want);
-    println!("iSTFT head vs torch on the CI vocoder output: max abs diff {err:.2e}");
+    println!("{}: iSTFT head vs torch.istft: max abs diff {err:.2e}", models_dir.display());
     assert!(err < 1e-5, "{err}");
+    let got =
+        Vocoder::open(&manifest, ONE_THREAD).unwrap().waveform(&fx.f32s("vocoder.mel")).unwrap();
+    let err = max_abs_diff(&got, &want);
+    println!("{}: vocoder + iSTFT vs torch: max abs diff {err:.2e}", models_dir.display());
+    assert!(err < 1e-5, "{err}");
+}
+
+/// The shipped models against the fixtures their export wrote (`models/fixtures/`).
+#[test]
+fn shipped_models_match_their_torch_fixtures() {
+    if !ort_available("shipped_models_match_their_torch_fixtures") {
+        return;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    torch_parity(&root.join("models"), &root.join("models/fixtures/parity.safetensors"));
+}
+
+/// The tiny models `training/ci.sh` trains, against its torch-side fixtures.
+#[test]
+fn training_ci_models_match_their_torch_fixtures() {
+    if !ort_available("training_ci_models_match_their_torch_fixtures") {
+        return;
+    }
+    let ci = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/training-ci");
+    torch_parity(&ci.join("models"), &ci.join("fixtures/parity.safetensors"));
 }
 
 #[test]
