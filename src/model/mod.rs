@@ -14,6 +14,28 @@
 //! time with the previous bar as masked context ([`ddim`], [`unet`]) → VQ decode to log-mel
 //! ([`vqvae`]) → stretch from the 120 BPM grid to the live tempo ([`stretch`]) → vocoder
 //! network and inverse STFT ([`vocoder`]).
+//!
+//! ```no_run
+//! use memsynth::model::{Models, Request, Threads};
+//!
+//! # fn main() -> memsynth::Result<()> {
+//! // Finds ONNX Runtime (ORT_DYLIB_PATH or a repo venv), checks the feature standard.
+//! let mut models = Models::load("models".as_ref(), Threads { intra_op: 2 })?;
+//! let request = Request {
+//!     e_phrase: vec![0.0; 256], // a standardised e_phrase from the database
+//!     e_motion: Vec::new(),     // no motion
+//!     bars: 4,
+//!     steps: 20,
+//!     guidance: 2.5,
+//!     tempo: Some(128.0),
+//!     seed: 7,
+//! };
+//! let wall = std::time::Instant::now();
+//! let out = models.generate(&request, &|| wall.elapsed())?;
+//! memsynth::audio::wav::write_f32_mono("out.wav".as_ref(), 24_000, &out.audio)?;
+//! # Ok(())
+//! # }
+//! ```
 
 pub mod cond;
 pub mod ddim;
