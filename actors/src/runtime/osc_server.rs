@@ -161,7 +161,8 @@ impl OscServer {
         if let Some(why) = &decoded.malformed {
             self.refused(d.from, why);
         }
-        let motion = |c: &Result<Command, _>| c.as_ref().is_ok_and(super::motion::is_motion_command);
+        let motion =
+            |c: &Result<Command, _>| c.as_ref().is_ok_and(super::motion::is_motion_command);
         if let Some(m) = &self.motion
             && decoded.items.iter().any(|i| motion(&i.value))
         {
@@ -171,7 +172,8 @@ impl OscServer {
         for item in decoded.items {
             match item.value {
                 Err(e) => self.refused(d.from, &e.to_string()),
-                Ok(command) if self.motion.is_some() && super::motion::is_motion_command(&command) => {}
+                Ok(command)
+                    if self.motion.is_some() && super::motion::is_motion_command(&command) => {}
                 Ok(command) => {
                     let at = self.due(item.time);
                     self.command(command, d.from, at);
