@@ -43,26 +43,37 @@ def _sigmoid(x):
 
 
 def encode_channel(x: np.ndarray, frame_rate: float, bars_per_second: float) -> np.ndarray:
-    """The 8 features of one channel's bar (as `Encoder::channel`)."""
+    """The 8 features of one channel's bar, as `Encoder::channel` computes them: the same
+    precision at each step (f32 values, resampling and zero-crossing test; f64 sums), so
+    only the FFT (f64 here, f32 there) and summation order differ (tests/motion_parity.rs)."""
+    f32 = np.float32
     n = len(x)
-    x = x.astype(np.float32)
-    mean = float(np.mean(x.astype(np.float64)))
-    var = float(np.mean((x.astype(np.float64) - mean) ** 2))
-    jerk = float(np.sqrt(np.sum(np.diff(x.astype(np.float64)) ** 2) / (n - 1))) * frame_rate
-    m = np.float32(mean)
-    s = np.where(x > m + 1e-6, 1, np.where(x < m - 1e-6, -1, 0))
+    x = np.asarray(x, dtype=f32)
+    frame_rate, bars_per_second = f32(frame_rate), f32(bars_per_second)
+    x64 = x.astype(np.float64)
+    mean = float(np.sum(x64) / n)
+    var = float(np.sum((x64 - mean) ** 2) / n)
+    # Jerk: mean |Δ| per grid step (Δ taken in f32, summed in f64) × frame rate, i.e. total
+    # variation per second — not an RMS derivative.
+    jerk = f32(f32(np.sum(np.abs(np.diff(x)).astype(np.float64)) / (n - 1)) * frame_rate)
+    m = f32(mean)
+    eps = f32(1e-6)
+    s = np.where(x > m + eps, 1, np.where(x < m - eps, -1, 0))
     s = s[s != 0]
     crossings = int(np.sum(s[1:] != s[:-1]))
-    out = np.zeros(FEATURES, dtype=np.float32)
-    out[0], out[1], out[2], out[3] = m, np.sqrt(var), x.max() - x.min(), jerk
-    out[7] = crossings * frame_rate / n
+    out = np.zeros(FEATURES, dtype=f32)
+    out[0], out[1], out[2], out[3] = m, f32(np.sqrt(var)), x.max() - x.min(), jerk
+    out[7] = f32(crossings) * frame_rate / f32(n)
     if var <= 1e-10:
         return out
-    pos = np.arange(BAR_POINTS, dtype=np.float32) * (n - 1) / (BAR_POINTS - 1)
-    i = np.minimum(np.floor(pos).astype(int), n - 1)
-    frac = pos - i
-    r = x[i] + (x[np.minimum(i + 1, n - 1)] - x[i]) * frac - m
+    # The bar resampled linearly to BAR_POINTS (bin k = k cycles per bar), mean removed.
+    pos = np.arange(BAR_POINTS, dtype=f32) * f32(n - 1) / f32(BAR_POINTS - 1)
+    i = np.minimum(np.floor(pos).astype(np.int64), n - 1)
+    frac = pos - i.astype(f32)
+    a, b = x[i], x[np.minimum(i + 1, n - 1)]
+    r = a + (b - a) * frac - m
     spec = np.fft.rfft(r.astype(np.float64))
+    # One-sided power: every bin but DC and Nyquist stands for two; DC is dropped.
     power = np.abs(spec) ** 2
     power[1:-1] *= 2.0
     power[0] = 0.0
@@ -71,25 +82,107 @@ def encode_channel(x: np.ndarray, frame_rate: float, bars_per_second: float) -> 
         return out
     k = np.arange(len(power))
     out[4] = power[4::4].sum() / total
-    out[5] = int(np.argmax(power[1:]) + 1) * bars_per_second
-    out[6] = (power[1:] * k[1:]).sum() / total * bars_per_second
+    out[5] = f32(int(np.argmax(power[1:]) + 1)) * bars_per_second
+    out[6] = f32((power[1:] * k[1:]).sum() / total) * bars_per_second
     return out
 
 
-def wrap(a: float) -> float:
-    return float((a + np.pi) % (2 * np.pi) - np.pi)
+def wrap(a) -> np.float32:
+    """`a` wrapped into (−π, π] in f32, as `sensors::wrap`."""
+    pi = np.float32(np.pi)
+    y = np.fmod(np.float32(a) + pi, np.float32(2) * pi)
+    if y < 0:
+        y = y + np.float32(2) * pi
+    y = y - pi
+    return pi if y == -pi else np.float32(y)
 
 
-def encode_bar(frames: np.ndarray, bpm: float) -> np.ndarray:
+def encode_bar(frames: np.ndarray, bpm: float, frame_rate: float = GRID_HZ) -> np.ndarray:
     """frames [n, 13] on the 100 Hz grid, one bar → e_motion [104] (raw, not normalised)."""
-    bars_per_second = bpm / 240.0
+    bars_per_second = np.float32(1.0 / (240.0 / max(bpm, 1.0)))
     out = np.zeros(E_MOTION_DIMS, dtype=np.float32)
     for c in range(CHANNELS):
-        f = encode_channel(frames[:, c], GRID_HZ, bars_per_second)
+        f = encode_channel(frames[:, c], frame_rate, bars_per_second)
         if ANGLES <= c < ANGLES + 3:
             f[0] = wrap(f[0])
         out[c * FEATURES:(c + 1) * FEATURES] = f
     return out
+
+
+# memsynth's own sensor kinds (`/motion/accel`, `/motion/gyro`, `/motion/gravity`,
+# `/motion/attitude`), as a reading stream gives them: kind index → name.
+READING_KINDS = ("accel", "gyro", "gravity", "attitude")
+FRESH_SECONDS = 1.0
+
+
+def grid_frames(readings, rate: int, end: int) -> np.ndarray:
+    """The 100 Hz grid frames [written, 13] (f32) that `MotionInput` holds at sample `end`
+    after taking `readings`, a time-ordered list of `(at, kind, (v0, v1, v2))` in memsynth's
+    own format (SI, CoreMotion signs; attitude is pitch, roll, yaw), `at` on a `rate` Hz
+    sample clock. Sample-and-hold as `Encoder::advance`: the grid starts at the first frame
+    at or after the first reading, and frame F holds every reading at or before F. Channel
+    values as `SensorState::update` (acceleration magnitude in f32, angles unwrapped).
+    Gravity must come with a fresh attitude (sent within FRESH_SECONDS): tilt derived from
+    gravity is not ported."""
+    f32 = np.float32
+    step = max(rate // GRID_HZ, 1)
+    values = np.zeros(CHANNELS, dtype=f32)
+    wrapped = None
+    attitude_at = None
+    frames = []
+    nxt = None
+
+    def advance(to):
+        nonlocal nxt
+        if nxt is None:
+            nxt = -(-to // step) * step
+            return
+        while nxt < to:
+            frames.append(values.copy())
+            nxt += step
+
+    for at, kind, v in readings:
+        if at >= end:
+            break
+        advance(at)
+        v = np.asarray(v, dtype=f32)
+        name = READING_KINDS[kind]
+        if name == "accel":
+            values[0:3] = v
+            values[12] = np.sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2])
+        elif name == "gyro":
+            values[3:6] = v
+        elif name == "gravity":
+            if attitude_at is None or at - attitude_at > FRESH_SECONDS * rate:
+                raise ValueError("gravity without a fresh attitude: tilt from gravity is not ported")
+            values[6:9] = v
+        else:
+            angles = np.array([v[1], v[0], v[2]], dtype=f32)
+            if wrapped is None:
+                values[9:12] = angles
+            else:
+                for k in range(3):
+                    values[9 + k] = values[9 + k] + wrap(angles[k] - wrapped[k])
+            wrapped = angles
+            attitude_at = at
+    if nxt is not None:
+        advance(end)
+    return np.array(frames, dtype=f32).reshape(-1, CHANNELS)
+
+
+def encode_readings(readings, rate: int, end: int, bpm: float) -> np.ndarray | None:
+    """e_motion [104] of the bar ending at sample `end` at `bpm`, as `MotionInput::encode`
+    then `raw()`: the last bar's grid frames (fewer if fewer exist, stretched over the bar's
+    spectrum); `None` when less than half a bar (or 8 frames) exists."""
+    frames = grid_frames(readings, rate, end)
+    step = max(rate // GRID_HZ, 1)
+    step_seconds = step / rate
+    bar_seconds = 240.0 / max(bpm, 1.0)
+    want = min(max(int(np.floor(bar_seconds / step_seconds + 0.5)), 8), 1024)
+    have = min(len(frames), want)
+    if have < want // 2 or have < 8:
+        return None
+    return encode_bar(frames[-have:], bpm, frame_rate=np.float32(1.0 / step_seconds))
 
 
 def _impulses(pattern, steps_t, n, amp, jitter_s, rng, freq=5.0, decay=0.06):
