@@ -65,23 +65,28 @@ pub fn file_e_phrase(
 ) -> Result<Vec<f32>> {
     let audio = crate::audio::load(path)?;
     let (analysis, features) = analyze_with_features(&audio, extractor, options)?;
+    analysed_e_phrase(&analysis, &features).ok_or_else(|| Error::InvalidParameter {
+        name: "query audio",
+        reason: format!(
+            "{}: no beat found; query with at least a few bars of music with a pulse",
+            path.display()
+        ),
+    })
+}
+
+/// The raw e_phrase of analysed audio, as [`file_e_phrase`] takes it: from the first
+/// phrase's downbeat to the last phrase's end, or from the first to the last beat when no
+/// phrase was found; `None` without two beats.
+pub fn analysed_e_phrase(analysis: &TrackAnalysis, features: &Features) -> Option<Vec<f32>> {
     let span = match (analysis.phrases.first(), analysis.phrases.last()) {
         (Some(first), Some(last)) => (first.start, last.end),
         _ => match (analysis.beats.first(), analysis.beats.last()) {
             (Some(a), Some(b)) if b > a => (*a, *b),
-            _ => {
-                return Err(Error::InvalidParameter {
-                    name: "query audio",
-                    reason: format!(
-                        "{}: no beat found; query with at least a few bars of music with a pulse",
-                        path.display()
-                    ),
-                });
-            }
+            _ => return None,
         },
     };
     let frames = beat_frames_in(&analysis.beats, span.0, span.1);
-    Ok(raw_e_phrase(&features, &frames, analysis.beats_per_bar, analysis.tempo))
+    Some(raw_e_phrase(features, &frames, analysis.beats_per_bar, analysis.tempo))
 }
 
 fn bundle(

@@ -5,6 +5,7 @@
 //! the F-measure counts on.
 
 pub mod beats;
+pub mod key;
 mod matching;
 
 pub use beats::{BeatScores, CemgilScores, ContinuityScores};

@@ -43,6 +43,7 @@ pub mod generator;
 pub mod manifest;
 pub mod noise;
 pub mod onnx;
+pub mod phrase_condition;
 pub mod runtime;
 pub mod schedule;
 pub mod spectrogram;

@@ -13,11 +13,12 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use memsynth::analysis::phrases::PhraseOptions;
 use memsynth::db::Database;
 use memsynth::db::ingest::file_e_phrase;
 use memsynth::dsp::{FeatureExtractor, N_MELS, SAMPLE_RATE};
+use memsynth::model::phrase_condition::{database_stats, phrase_condition};
 use memsynth::model::{Models, Request, StageTimes, Threads, spectrogram};
 use memsynth::motion::{MotionInput, NormalizerConfig};
 use memsynth::osc::Command;
@@ -70,20 +71,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         bail!("--bars must be at least 1");
     }
     let db = Database::open(&args.db)?;
-    let stats = db.meta()?.stats.with_context(|| {
-        format!(
-            "{} has no e_phrase statistics yet: run `memsynth analyze` on it",
-            args.db.display()
-        )
-    })?;
+    let stats = database_stats(&db)?;
     let (e_phrase, phrase_tempo) = match (args.phrase, &args.audio) {
         (Some(id), _) => {
-            let rtxn = db.read_txn()?;
-            let features = db
-                .phrase_features(&rtxn, id)?
-                .with_context(|| format!("no phrase {id} in {}", args.db.display()))?;
-            let tempo = db.phrase(&rtxn, id)?.map(|p| p.tempo);
-            (stats.standardise(&features.e_phrase_raw), tempo)
+            let phrase = phrase_condition(&db, &stats, id)?;
+            (phrase.e_phrase, Some(phrase.tempo))
         }
         (None, Some(file)) => {
             let raw = file_e_phrase(file, &mut FeatureExtractor::new(), &PhraseOptions::default())?;

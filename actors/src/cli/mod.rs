@@ -7,6 +7,7 @@ mod decode;
 mod demo;
 mod demo_library;
 mod doctor;
+mod eval_generated;
 mod generate;
 mod motion;
 mod patch;
@@ -40,6 +41,8 @@ enum Command {
     Doctor(doctor::Args),
     /// Generate new bars with the models: a phrase or audio file (+ motion) in, WAV + PNG out.
     Generate(generate::Args),
+    /// Evaluate generated phrases on held-back phrases: beat F, key, e_phrase cosine vs baselines.
+    EvalGenerated(eval_generated::Args),
     /// Look into a phrase database: stats, check, query, export.
     Db(db::Args),
     /// Decode any audio file to the internal standard (24 kHz mono) and write it as WAV.
@@ -66,6 +69,7 @@ impl Cli {
             Command::Decode(args) => decode::run(args),
             Command::Doctor(args) => doctor::run(args),
             Command::Generate(args) => generate::run(args),
+            Command::EvalGenerated(args) => eval_generated::run(args),
             Command::Patch(args) => patch::run(args),
             Command::Motion(args) => motion::run(args),
             Command::Render(args) => render::run(args),
