@@ -107,9 +107,11 @@ pub mod input;
 pub mod mapper;
 pub mod normalizer;
 pub mod sensors;
+pub mod smoothing;
 
 pub use encoder::{E_MOTION_DIMS, Encoder, FEATURE_NAMES, FEATURES, GRID_HZ};
 pub use input::{MotionInput, UPDATES_PER_BAR};
 pub use mapper::{LinearMap, MotionMapper, anchor_z, standardise_z};
 pub use normalizer::{Normalizer, NormalizerConfig};
 pub use sensors::{CHANNEL_NAMES, CHANNELS, SensorState};
+pub use smoothing::QuerySmoother;

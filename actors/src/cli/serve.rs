@@ -15,7 +15,7 @@ use memsynth::live::conductor::{Conductor, ConductorConfig};
 use memsynth::live::transport::{Tempo, Transport};
 use memsynth_actors::audio_out::{AudioOutput, OutputConfig};
 use memsynth_actors::config::{self, ServerConfig};
-use memsynth_actors::runtime::conductor_actor::ConductorActor;
+use memsynth_actors::runtime::conductor_actor::{AttachMotion, ConductorActor};
 use memsynth_actors::runtime::library::Library;
 use memsynth_actors::runtime::motion::{MotionInputActor, PhraseMapper};
 use memsynth_actors::runtime::osc_server::{self, AllowList, OscServer, Recorders};
@@ -201,6 +201,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             let motion = Supervisor::start(move |_| {
                 MotionInputActor::new(rate, motion_shared, mapper, motion_osc, motion_recordings)
             });
+            conductor.do_send(AttachMotion(motion.clone().recipient()));
             OscServer::new(
                 server_socket,
                 conductor,

@@ -22,6 +22,7 @@ use memsynth::osc::{
 
 use super::commands::{self, Outcome};
 use super::mixer_thread::MixerMsg;
+use super::motion::MotionPatch;
 use super::patch_manager::{LoadPatch, PatchHost, PatchReply, StagePatch};
 use super::shared::Shared;
 use super::supervise::guarded;
@@ -85,6 +86,9 @@ pub struct ConductorActor {
     patch_loader: Option<actix::Recipient<LoadPatch>>,
     /// When the staged patch's file was saved, for the swap-latency log line.
     patch_saved: Option<std::time::Instant>,
+    /// The motion input, told the running patch's `motion` section, and the section it
+    /// was last told.
+    motion: Option<(actix::Recipient<MotionPatch>, Option<memsynth::patch::MotionSection>)>,
 }
 
 impl ConductorActor {
@@ -113,6 +117,7 @@ impl ConductorActor {
             patches: PatchHost::default(),
             patch_loader: None,
             patch_saved: None,
+            motion: None,
         }
     }
 
@@ -352,6 +357,19 @@ impl ConductorActor {
             eprintln!("patch: {e}");
             self.push(encode_error(e));
         }
+        self.send_motion();
+    }
+
+    /// Tells the motion input the running patch's `motion` section if it changed since it
+    /// was last told (senders, smoothing and mapper take effect on the same bar line as the
+    /// rest of the patch).
+    fn send_motion(&mut self) {
+        let Some((input, sent)) = &mut self.motion else { return };
+        let running = &self.patches.slot.running().motion;
+        if sent.as_ref() != Some(running) {
+            input.do_send(MotionPatch(running.clone()));
+            *sent = Some(running.clone());
+        }
     }
 
     /// `/patch/set`, `/patch/get` and `/patch/load` from `m.from`.
@@ -385,6 +403,20 @@ impl Handler<StagePatch> for ConductorActor {
                 act.apply_due_patch(now);
             }
         });
+    }
+}
+
+/// The motion input to tell about the running patch's `motion` section: told at once, then
+/// whenever an applied patch changes it.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct AttachMotion(pub actix::Recipient<MotionPatch>);
+
+impl Handler<AttachMotion> for ConductorActor {
+    type Result = ();
+    fn handle(&mut self, m: AttachMotion, _: &mut Context<Self>) {
+        self.motion = Some((m.0, None));
+        self.send_motion();
     }
 }
 

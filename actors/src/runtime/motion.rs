@@ -31,9 +31,11 @@ use memsynth::db::embedding::{E_PHRASE_DIMS, Group, GroupWeights, weighted_dista
 use memsynth::db::schema::PhraseId;
 use memsynth::live::transport::Transport;
 use memsynth::motion::{
-    E_MOTION_DIMS, LinearMap, MotionInput, MotionMapper, NormalizerConfig, standardise_z,
+    E_MOTION_DIMS, LinearMap, MotionInput, MotionMapper, NormalizerConfig, QuerySmoother,
+    standardise_z,
 };
-use memsynth::osc::{Command, MotionSample, decode_packet, encode_error, encode_reply};
+use memsynth::osc::{Command, MotionSample, Sender, decode_packet, encode_error, encode_reply};
+use memsynth::patch::MotionSection;
 use rosc::OscType;
 
 use super::conductor_actor::{ConductorActor, Send, SetQuery};
@@ -72,6 +74,7 @@ impl MotionUpdate {
 pub struct PhraseMapping {
     mapper: Box<dyn MotionMapper + std::marker::Send>,
     anchors: HashMap<PhraseId, Vec<f32>>,
+    smoother: QuerySmoother,
     updates: u64,
 }
 
@@ -82,9 +85,24 @@ impl Default for PhraseMapping {
 }
 
 impl PhraseMapping {
-    /// Mapping with `mapper`.
+    /// Mapping with `mapper`, smoothed as the default patch says.
     pub fn new(mapper: Box<dyn MotionMapper + std::marker::Send>) -> Self {
-        Self { mapper, anchors: HashMap::new(), updates: 0 }
+        let smoother = QuerySmoother::new(E_PHRASE_DIMS, MotionSection::default().smoothing);
+        Self { mapper, anchors: HashMap::new(), smoother, updates: 0 }
+    }
+
+    /// Sets the query smoothing's time constant, seconds (a patch's `motion.smoothing`;
+    /// see [`QuerySmoother`]).
+    pub fn set_smoothing(&mut self, seconds: f32) {
+        self.smoother.set_time_constant(seconds);
+    }
+
+    /// Takes a patch's motion settings: the smoothing, and the mapper when it has one.
+    pub fn set(&mut self, settings: &MotionSettings) {
+        self.set_smoothing(settings.smoothing);
+        if let Some(map) = &settings.mapper {
+            self.set_mapper(Box::new(map.clone()));
+        }
     }
 
     /// Replaces the mapper (a patch's `motion.mapper`).
@@ -92,13 +110,15 @@ impl PhraseMapping {
         self.mapper = mapper;
     }
 
-    /// The query for normalised `e_motion` around phrase `anchor`; `Ok(None)` if the
-    /// phrase is not in the database.
+    /// The query for normalised `e_motion` around phrase `anchor`, for the beat line at
+    /// `at` seconds on the output's clock (the smoothing's time); `Ok(None)` if the phrase
+    /// is not in the database.
     pub fn map(
         &mut self,
         e_motion: &[f32],
         anchor: PhraseId,
         received: u64,
+        at: f64,
         library: &Library,
     ) -> Result<Option<MotionUpdate>, String> {
         let z = match self.anchors.get(&anchor) {
@@ -110,6 +130,7 @@ impl PhraseMapping {
         };
         let mut query = vec![0.0; E_PHRASE_DIMS];
         self.mapper.map(e_motion, z, &mut query);
+        self.smoother.process(at, &mut query);
         standardise_z(&mut query);
         let mut base = z.clone();
         standardise_z(&mut base);
@@ -180,14 +201,62 @@ pub fn mapper_from_patch(
     }
 }
 
+/// A patch's `motion` section as the motion stages use it: which formats are listened to,
+/// the query smoothing, and the mapper.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MotionSettings {
+    /// Formats whose readings are taken; the others are dropped before the sensor state
+    /// (they neither move the query nor count as received).
+    pub senders: Vec<Sender>,
+    /// Time constant of the query smoothing, seconds.
+    pub smoothing: f32,
+    /// The mapper; `None` when the patch's could not be built (the running one stays).
+    pub mapper: Option<LinearMap>,
+}
+
+impl Default for MotionSettings {
+    fn default() -> Self {
+        Self::from_patch(&MotionSection::default()).0
+    }
+}
+
+impl MotionSettings {
+    /// The settings of a patch's motion section, and what the performer should be told
+    /// (the mapper could not be built, or a model mapper is stood in for).
+    pub fn from_patch(motion: &MotionSection) -> (Self, Option<String>) {
+        use memsynth::patch::SenderKind as K;
+        let senders = motion
+            .senders
+            .iter()
+            .map(|k| match k {
+                K::TouchOsc => Sender::TouchOsc,
+                K::ZigSim => Sender::ZigSim,
+                K::GyrOsc => Sender::GyrOsc,
+                K::Sensors2Osc => Sender::Sensors2Osc,
+                K::Memsynth => Sender::Memsynth,
+            })
+            .collect();
+        let (mapper, note) = match mapper_from_patch(&motion.mapper) {
+            Ok((map, note)) => (Some(map), note),
+            Err(e) => (None, Some(format!("{e}; the mapper stays as it was"))),
+        };
+        (Self { senders, smoothing: motion.smoothing, mapper }, note)
+    }
+
+    /// Whether a reading from `sender` is listened to.
+    pub fn accepts(&self, sender: Sender) -> bool {
+        self.senders.contains(&sender)
+    }
+}
+
 /// Motion → query inline, on a virtual clock (the offline engine's motion input).
 pub struct MotionPath {
     input: MotionInput,
     mapping: PhraseMapping,
     last_line: Option<u64>,
     pending: Option<Query>,
-    /// Formats whose motion is taken (all by default; a patch's `motion.senders`).
-    senders: Vec<memsynth::osc::Sender>,
+    /// The running patch's motion settings (the default patch's until one is applied).
+    settings: MotionSettings,
     /// Every update so far, for the render's report.
     pub updates: Vec<MotionUpdate>,
 }
@@ -200,7 +269,7 @@ impl MotionPath {
             mapping: PhraseMapping::default(),
             last_line: None,
             pending: None,
-            senders: Vec::new(),
+            settings: MotionSettings::default(),
             updates: Vec::new(),
         }
     }
@@ -210,29 +279,14 @@ impl MotionPath {
         self.mapping.set_mapper(mapper);
     }
 
-    /// Takes the running patch's `motion` section: its senders and its mapper (an error
-    /// leaves the mapper as it was). Returns what the performer should be told, if anything.
-    pub fn set_patch(&mut self, motion: &memsynth::patch::MotionSection) -> Option<String> {
-        use memsynth::osc::Sender;
-        use memsynth::patch::SenderKind as K;
-        self.senders = motion
-            .senders
-            .iter()
-            .map(|k| match k {
-                K::TouchOsc => Sender::TouchOsc,
-                K::ZigSim => Sender::ZigSim,
-                K::GyrOsc => Sender::GyrOsc,
-                K::Sensors2Osc => Sender::Sensors2Osc,
-                K::Memsynth => Sender::Memsynth,
-            })
-            .collect();
-        match mapper_from_patch(&motion.mapper) {
-            Ok((map, note)) => {
-                self.set_mapper(Box::new(map));
-                note
-            }
-            Err(e) => Some(e),
-        }
+    /// Takes the running patch's `motion` section: its senders, its smoothing and its
+    /// mapper (an error leaves the mapper as it was), as the live server's motion actors
+    /// do. Returns what the performer should be told, if anything.
+    pub fn set_patch(&mut self, motion: &MotionSection) -> Option<String> {
+        let (settings, note) = MotionSettings::from_patch(motion);
+        self.mapping.set(&settings);
+        self.settings = settings;
+        note
     }
 
     /// Takes a motion command at sample `at` (after closing any beat line before it); other
@@ -247,7 +301,7 @@ impl MotionPath {
     ) -> Option<&'c Command> {
         match command {
             Command::Motion(sample) => {
-                if self.senders.is_empty() || self.senders.contains(&sample.sender) {
+                if self.settings.accepts(sample.sender) {
                     self.push(at, sample, transport, anchor, library);
                 }
                 None
@@ -312,7 +366,8 @@ impl MotionPath {
         let received = self.input.received();
         let e = *self.input.encode(line, bpm)?;
         let anchor = anchor?;
-        match self.mapping.map(&e, anchor, received, library) {
+        let at = line as f64 / f64::from(transport.rate());
+        match self.mapping.map(&e, anchor, received, at, library) {
             Ok(update) => update,
             Err(e) => {
                 eprintln!("motion: {e}");
@@ -355,10 +410,24 @@ pub struct MapMotion {
     pub anchor: PhraseId,
     /// Readings received so far.
     pub received: u64,
+    /// The beat line, seconds on the output's clock (the smoothing's time).
+    pub at: f64,
 }
+
+/// The running patch's `motion` section, sent by the conductor when a patch that changes
+/// it is applied on its bar line (and once when the motion input is attached).
+#[derive(Message, Debug, Clone)]
+#[rtype(result = "()")]
+pub struct MotionPatch(pub MotionSection);
+
+/// The mapper's part of a patch's motion settings, from the motion input to the mapper.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct MapperSettings(pub MotionSettings);
 
 /// The MotionInput actor: sensor state, encoder and normalizer, and `/record/motion`.
 pub struct MotionInputActor {
+    rate: u32,
     input: MotionInput,
     shared: Arc<Shared>,
     mapper: Addr<PhraseMapper>,
@@ -366,6 +435,7 @@ pub struct MotionInputActor {
     recordings: PathBuf,
     recording: Option<(MotionWriter, Instant, PathBuf)>,
     heard: Option<(u32, u32)>,
+    settings: MotionSettings,
 }
 
 impl MotionInputActor {
@@ -378,6 +448,7 @@ impl MotionInputActor {
         recordings: PathBuf,
     ) -> Self {
         Self {
+            rate,
             input: MotionInput::new(rate, NormalizerConfig::default()),
             shared,
             mapper,
@@ -385,6 +456,7 @@ impl MotionInputActor {
             recordings,
             recording: None,
             heard: None,
+            settings: MotionSettings::default(),
         }
     }
 
@@ -410,7 +482,11 @@ impl MotionInputActor {
         }
         for item in decode_packet(&p.bytes).items {
             match item.value {
-                Ok(Command::Motion(sample)) => self.input.push(p.at, &sample),
+                Ok(Command::Motion(sample)) => {
+                    if self.settings.accepts(sample.sender) {
+                        self.input.push(p.at, &sample);
+                    }
+                }
                 Ok(Command::MotionCalibrate) => {
                     self.input.calibrate(CALIBRATE_BARS);
                     eprintln!("motion: calibrating on the next {CALIBRATE_BARS} bars");
@@ -463,7 +539,8 @@ impl MotionInputActor {
         let received = self.input.received();
         let Some(e) = self.input.encode(line, f64::from(status.tempo)) else { return };
         let Some(anchor) = status.phrase else { return };
-        self.mapper.do_send(MapMotion { e_motion: Box::new(*e), anchor, received });
+        let at = line as f64 / f64::from(self.rate);
+        self.mapper.do_send(MapMotion { e_motion: Box::new(*e), anchor, received, at });
     }
 }
 
@@ -480,6 +557,28 @@ impl Actor for MotionInputActor {
 impl actix::Supervised for MotionInputActor {
     fn restarting(&mut self, _: &mut Context<Self>) {
         eprintln!("motion input restarted");
+    }
+}
+
+impl Handler<MotionPatch> for MotionInputActor {
+    type Result = ();
+    fn handle(&mut self, m: MotionPatch, ctx: &mut Context<Self>) {
+        guarded("motion input", self, ctx, |act, _| {
+            let (settings, note) = MotionSettings::from_patch(&m.0);
+            if let Some(note) = note {
+                eprintln!("motion: {note}");
+            }
+            if settings != act.settings {
+                eprintln!(
+                    "motion: senders {:?}, smoothing {} s, mapper {}",
+                    settings.senders,
+                    settings.smoothing,
+                    if settings.mapper.is_some() { "set" } else { "unchanged" }
+                );
+            }
+            act.mapper.do_send(MapperSettings(settings.clone()));
+            act.settings = settings;
+        });
     }
 }
 
@@ -517,7 +616,7 @@ impl Handler<MapMotion> for PhraseMapper {
     type Result = ();
     fn handle(&mut self, m: MapMotion, _: &mut SyncContext<Self>) {
         let mapped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            self.mapping.map(&m.e_motion[..], m.anchor, m.received, &self.library)
+            self.mapping.map(&m.e_motion[..], m.anchor, m.received, m.at, &self.library)
         }));
         match mapped {
             Ok(Ok(Some(update))) => {
@@ -528,6 +627,13 @@ impl Handler<MapMotion> for PhraseMapper {
             Ok(Err(e)) => eprintln!("phrase mapper: {e}"),
             Err(_) => eprintln!("phrase mapper panicked; the query is left as it was"),
         }
+    }
+}
+
+impl Handler<MapperSettings> for PhraseMapper {
+    type Result = ();
+    fn handle(&mut self, m: MapperSettings, _: &mut SyncContext<Self>) {
+        self.mapping.set(&m.0);
     }
 }
 
