@@ -14,7 +14,10 @@
 //!   bars whose tempo is within the stretcher's range of T;
 //! - **unconditional**: the same request with guidance 0, i.e. v = v_uncond exactly: the
 //!   U-Net under the all-zeros cond (the training code's dropped condition, bar position
-//!   included), same seed and so the same noise.
+//!   included), same seed and so the same noise;
+//! - **phrase itself**: the conditioning phrase's own first 4 bars through the same fit (at
+//!   its own tempo): the ceiling of the measurements themselves (beat tracker and key
+//!   estimate on an 8-s clip, e_phrase of a clip against that of the phrase in its track).
 //!
 //! Every clip is measured the same way, by [`analyze_with_features`]:
 //!
@@ -87,7 +90,7 @@ pub struct Args {
 }
 
 /// The systems compared, in table order.
-const SYSTEMS: [&str; 3] = ["generated", "random phrase", "unconditional"];
+const SYSTEMS: [&str; 4] = ["generated", "random phrase", "unconditional", "phrase itself"];
 
 /// One clip's measurements.
 #[derive(Clone, Copy, Debug, Serialize)]
@@ -199,7 +202,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let mut measure = |clip: &[f32]| {
             measure(clip, cond.tempo, reference_key, &cond.e_phrase, &stats, &mut extractor)
         };
-        let scores = vec![measure(&generated)?, measure(&retrieved)?, measure(&unconditional)?];
+        let record = records.iter().find(|(r, _)| *r == id).map(|(_, r)| r);
+        let itself = match record {
+            Some(record) => fitted_clip(&db, id, record, cond.tempo)?,
+            None => bail!("phrase {id} vanished from {}", args.db.display()),
+        };
+        let scores = vec![
+            measure(&generated)?,
+            measure(&retrieved)?,
+            measure(&unconditional)?,
+            measure(&itself)?,
+        ];
         if !args.json {
             eprintln!(
                 "phrase {id} ({:.1} BPM, {}): beat F {:.2} / {:.2} / {:.2}, e_phrase cos {:.2} / {:.2} / {:.2}",
@@ -276,12 +289,11 @@ fn random_phrase_clip(
     cond: &PhraseCondition,
     seed: u64,
 ) -> anyhow::Result<(PhraseId, Vec<f32>)> {
-    let tempo = Tempo::from_bpm(cond.tempo)?;
     let mut candidates: Vec<&(PhraseId, PhraseRecord)> = records
         .iter()
         .filter(|(id, r)| {
-            // The stretch ratio of a beat is the source's beat length over the output's.
-            let ratio = cond.tempo / r.tempo;
+            // The stretch ratio: output beat length over the source's.
+            let ratio = r.tempo / cond.tempo;
             *id != cond.id
                 && usize::from(r.beats_per_bar) == BEATS_PER_BAR
                 && usize::from(r.bars) >= BARS
@@ -290,31 +302,43 @@ fn random_phrase_clip(
         .collect();
     // A seeded shuffle: order by a hash of (seed, id).
     candidates.sort_by_key(|(id, _)| splitmix64(seed ^ u64::from(*id).rotate_left(32)));
-    let rtxn = db.read_txn()?;
     let mut last_error = None;
     for (id, record) in candidates {
-        let beats = phrase_beats(record);
-        let Some(beats) = beats.get(..=BARS * BEATS_PER_BAR) else { continue };
-        let Some(audio) = db.phrase_audio(&rtxn, *id)? else { continue };
-        let samples = audio.to_f32();
-        let source = SourceAudio {
-            sample_rate: audio.sample_rate,
-            channels: audio.channels,
-            samples: &samples,
-        };
         // A beat of uneven length can still fall outside the stretcher's range: next one.
-        match fit_to_bars(&source, beats, SAMPLE_RATE, 1, tempo, BEATS_PER_BAR as u32) {
+        match fitted_clip(db, *id, record, cond.tempo) {
             Ok(clip) => return Ok((*id, clip)),
             Err(e) => last_error = Some(e),
         }
     }
     match last_error {
-        Some(e) => Err(e).context(format!("no phrase fits {:.1} BPM", cond.tempo)),
+        Some(e) => Err(e.context(format!("no phrase fits {:.1} BPM", cond.tempo))),
         None => bail!(
             "no other 4/4 phrase of ≥ {BARS} bars within ×{MIN_RATIO}..×{MAX_RATIO} of {:.1} BPM",
             cond.tempo
         ),
     }
+}
+
+/// Phrase `id`'s first [`BARS`] bars fitted to `bpm` as retrieval plays a phrase, 24 kHz
+/// mono.
+fn fitted_clip(
+    db: &Database,
+    id: PhraseId,
+    record: &PhraseRecord,
+    bpm: f64,
+) -> anyhow::Result<Vec<f32>> {
+    let beats = phrase_beats(record);
+    let beats = beats
+        .get(..=BARS * BEATS_PER_BAR)
+        .with_context(|| format!("phrase {id} has fewer than {BARS} bars of beats"))?;
+    let audio = db
+        .phrase_audio(&db.read_txn()?, id)?
+        .with_context(|| format!("phrase {id} has no audio in {}", db.dir().display()))?;
+    let samples = audio.to_f32();
+    let source =
+        SourceAudio { sample_rate: audio.sample_rate, channels: audio.channels, samples: &samples };
+    let tempo = Tempo::from_bpm(bpm)?;
+    Ok(fit_to_bars(&source, beats, SAMPLE_RATE, 1, tempo, BEATS_PER_BAR as u32)?)
 }
 
 /// One clip's [`Scores`] against the conditioning phrase.
