@@ -1,7 +1,8 @@
 //! Motion end to end: a synthetic recording in each phone format, replayed by `memsynth
 //! render --motion`, moves the query (the audio differs from the render without motion) and
 //! replays to the same bytes; `memsynth motion record` records and forwards; a live server
-//! takes motion, pushes `/motion/query` and records `/record/motion`.
+//! takes motion, pushes `/motion/query` and records `/record/motion`; the running patch's
+//! `motion` section chooses the senders listened to (live) and smooths the query.
 
 mod common;
 
@@ -192,10 +193,15 @@ fn floats(v: &[f64]) -> Vec<OscType> {
 
 /// Streams ZIG SIM motion to `port` for `seconds` at 100 Hz, answering nothing.
 fn stream(socket: &UdpSocket, port: u16, seconds: f64) {
+    stream_format(socket, port, seconds, zigsim);
+}
+
+/// Streams moving `format` to `port` for `seconds` at 100 Hz, answering nothing.
+fn stream_format(socket: &UdpSocket, port: u16, seconds: f64, format: Format) {
     let start = Instant::now();
     let mut k = 0u32;
     while start.elapsed().as_secs_f64() < seconds {
-        for (addr, args) in zigsim(f64::from(k) / 100.0 + 8.0, true) {
+        for (addr, args) in format(f64::from(k) / 100.0 + 8.0, true) {
             send(socket, port, &addr, floats(&args));
         }
         k += 1;
@@ -275,4 +281,112 @@ fn motion_record_records_and_forwards_to_the_server() {
     // And it replays.
     let wav = dir().join("recorded.wav");
     ok(&["render", "--db", s(tiny_db()), "--bars", "4", "--out", s(&wav), "--motion", s(&out)]);
+}
+
+/// The `/motion/query` pushes that reach `client` within `seconds`.
+fn motion_queries(client: &UdpSocket, seconds: f64) -> Vec<OscMessage> {
+    let mut buf = vec![0u8; 65_536];
+    let mut updates = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs_f64(seconds);
+    while Instant::now() < deadline {
+        let Ok(n) = client.recv(&mut buf) else { continue };
+        if let Ok((_, OscPacket::Message(m))) = rosc::decoder::decode_udp(&buf[..n])
+            && m.addr == "/motion/query"
+        {
+            updates.push(m);
+        }
+    }
+    updates
+}
+
+#[test]
+fn a_live_patch_listens_only_to_its_senders() {
+    let folder = dir().join("zig-only");
+    std::fs::create_dir_all(&folder).unwrap();
+    let patch = folder.join("zig.ron");
+    std::fs::write(&patch, "(motion: (senders: [ZigSim], smoothing: 0.0))\n").unwrap();
+    let served = Served::start(&["--no-audio", "--tempo", "240", "--patch", s(&patch)], &[]);
+    let log = served.wait_for_log("motion: senders");
+    assert!(log.contains("senders [ZigSim]"), "the patch's motion section was not applied\n{log}");
+    let client = UdpSocket::bind("127.0.0.1:0").unwrap();
+    client.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
+    send(&client, served.port, "/subscribe", vec![]);
+    send(&client, served.port, "/transport/play", vec![]);
+
+    // TouchOSC is not listened to: three bars (240 BPM) of it push no query.
+    stream_format(&client, served.port, 3.0, touchosc);
+    let touch = motion_queries(&client, 0.5);
+    assert!(touch.is_empty(), "TouchOSC moved the query: {touch:?}");
+
+    // ZIG SIM is: its readings count and the query moves.
+    stream_format(&client, served.port, 3.0, zigsim);
+    let zig = motion_queries(&client, 1.5);
+    assert!(!zig.is_empty(), "ZIG SIM did not move the query\n{}", served.wait_for_log("zzz"));
+    let last = zig.last().unwrap();
+    // Received readings: ZIG SIM's alone (4 a frame at 100 Hz for 3 s, most of them).
+    assert!(
+        matches!(last.args[..], [OscType::Int(_), OscType::Int(r), _, _, _] if r > 100 && r <= 1200),
+        "{last:?}"
+    );
+}
+
+#[test]
+fn smoothing_slows_the_query_down() {
+    use memsynth::live::transport::{Tempo, Transport};
+    use memsynth::osc::{Command as Osc, MotionKind, MotionSample, Sender};
+    use memsynth::patch::MotionSection;
+    use memsynth_actors::runtime::library::Library;
+    use memsynth_actors::runtime::motion::MotionPath;
+
+    let library = Library::open(tiny_db()).unwrap();
+    let rate = 48_000;
+    let mut transport = Transport::new(rate, Tempo::from_bpm(120.0).unwrap());
+    transport.play(0);
+    // Still for 6 s, then bouncing hard on the beat and spinning: the query's distance from
+    // the anchor per update.
+    let run = |smoothing: f32| {
+        let mut path = MotionPath::new(rate);
+        path.set_patch(&MotionSection { smoothing, ..MotionSection::default() });
+        for k in 0..600u64 {
+            let t = k as f64 / 50.0;
+            let at = k * u64::from(rate) / 50;
+            let amp = if t >= 6.0 { 1.0 } else { 0.0 };
+            let accel = [0.0, 0.0, (amp * 6.0 * (2.0 * PI * 2.0 * t).sin()) as f32, 0.0];
+            let gyro = [0.0, 0.0, (amp * 3.0 * (2.0 * PI * 0.7 * t).sin()) as f32, 0.0];
+            for (kind, values) in [(MotionKind::Accel, accel), (MotionKind::Gyro, gyro)] {
+                let m =
+                    Osc::Motion(MotionSample { sender: Sender::Memsynth, kind, values, len: 3 });
+                path.command(at, &m, &transport, Some(5), &library);
+            }
+        }
+        path.updates
+            .iter()
+            .map(|u| match &u.query {
+                memsynth::db::Query::Standard(q) => q.clone(),
+                other => panic!("{other:?}"),
+            })
+            .collect::<Vec<_>>()
+    };
+    let (sharp, smooth) = (run(0.0), run(3.0));
+    assert_eq!(sharp.len(), smooth.len());
+    assert!(sharp.len() > 16);
+    let dist = |a: &[f32], b: &[f32]| {
+        a.iter().zip(b).map(|(x, y)| f64::from(x - y).powi(2)).sum::<f64>().sqrt()
+    };
+    // How far the query travels from update to update (beat lines, 0.5 s apart), in all:
+    // less when smoothed, though not by α (the smoothed query keeps travelling after the
+    // motion settles, to catch up).
+    let travel = |q: &[Vec<f32>]| q.windows(2).map(|w| dist(&w[0], &w[1])).sum::<f64>();
+    let (t_sharp, t_smooth) = (travel(&sharp), travel(&smooth));
+    eprintln!("query travel: unsmoothed {t_sharp:.3}, smoothed (3 s) {t_smooth:.3}");
+    assert!(t_sharp > 0.1, "the motion hardly moved the query");
+    assert!(t_smooth < 0.8 * t_sharp, "smoothing: {t_smooth} vs {t_sharp}");
+    // One bar into the motion (updates 6.5 s and 7 s), the smoothed query has covered less
+    // of the way from where the still phone held it (the last update before 6 s).
+    let onset = sharp.len() - 12;
+    for i in [onset + 1, onset + 2] {
+        let (a, b) = (dist(&sharp[i], &sharp[onset - 1]), dist(&smooth[i], &smooth[onset - 1]));
+        eprintln!("update {i}: unsmoothed moved {a:.3}, smoothed {b:.3}");
+        assert!(b < 0.4 * a, "update {i}: smoothed moved {b}, unsmoothed {a}");
+    }
 }

@@ -565,10 +565,10 @@ impl Handler<MotionPatch> for MotionInputActor {
     fn handle(&mut self, m: MotionPatch, ctx: &mut Context<Self>) {
         guarded("motion input", self, ctx, |act, _| {
             let (settings, note) = MotionSettings::from_patch(&m.0);
-            if let Some(note) = note {
-                eprintln!("motion: {note}");
-            }
             if settings != act.settings {
+                if let Some(note) = note {
+                    eprintln!("motion: {note}");
+                }
                 eprintln!(
                     "motion: senders {:?}, smoothing {} s, mapper {}",
                     settings.senders,
