@@ -482,10 +482,10 @@ impl MotionInputActor {
         }
         for item in decode_packet(&p.bytes).items {
             match item.value {
-                Ok(Command::Motion(sample)) => {
-                    if self.settings.accepts(sample.sender) {
-                        self.input.push(p.at, &sample);
-                    }
+                // A format the running patch does not list is dropped here, before it
+                // counts or reaches the sensor state.
+                Ok(Command::Motion(sample)) if self.settings.accepts(sample.sender) => {
+                    self.input.push(p.at, &sample);
                 }
                 Ok(Command::MotionCalibrate) => {
                     self.input.calibrate(CALIBRATE_BARS);
