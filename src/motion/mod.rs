@@ -4,7 +4,8 @@
 //! OSC message ─► MotionSample (SI, crate::osc) ─► SensorState (13 channels, signs, derived
 //!   gravity and tilt) ─► Encoder (100 Hz grid; one bar → 13 × 8 features) ─► Normalizer
 //!   (running z-scores, /motion/calibrate) ─► MotionMapper (LinearMap or a model) + anchor
-//!   phrase ─► standardised query (256-D) ─► conductor.set_query
+//!   phrase ─► QuerySmoother (τ = motion.smoothing) ─► standardised query (256-D)
+//!   ─► conductor.set_query
 //! ```
 //!
 //! [`MotionInput`] runs the first three stages; it is fed each reading with its time on the
@@ -12,6 +13,28 @@
 //! recording) and asked for an e_motion on every beat line, over the bar that ends there.
 //! [`mapper`] turns it into a query. Nothing here has a clock or a thread, so the same
 //! inputs give the same queries: a render with a motion recording is deterministic.
+//!
+//! # What the running patch's `motion` section sets
+//!
+//! The same three settings, taken on the bar line the patch applies on, in `memsynth serve`
+//! (the conductor tells the MotionInput and PhraseMapper actors) and in `memsynth render`
+//! (its offline engine), through the same code:
+//!
+//! - `senders`: the formats listened to (all five by default). A reading from a format not
+//!   listed is dropped before the sensor state: it neither moves the query nor counts as
+//!   received (`/motion/query`'s count), and `/record/motion` still records it (a recording
+//!   is the raw stream; replaying it under another patch filters again). The format is the
+//!   address family (TouchOSC `/accxyz`, ZIG SIM `/ZIGSIM/…`, GyrOSC `/gyrosc/…`,
+//!   Sensors2OSC's Android names, memsynth's `/motion/…`), not the phone.
+//! - `smoothing`: the time constant τ, seconds (0–5, default 0.25), of an exponential
+//!   smoothing of the mapped query ([`smoothing`]). The query is updated on each beat line;
+//!   each update moves the smoothed query by `α = 1 − exp(−Δt/τ)` of the way to the new one,
+//!   `Δt` the time since the previous update on the output's sample clock, so a step in the
+//!   motion is followed to `1 − e^(−t/τ)` after `t` seconds at any tempo (63 % after τ).
+//!   It runs in z-score space before standardising; 0 follows every update at once.
+//! - `mapper`: `Linear([...])` terms become a [`LinearMap`]; `Model(file)` stands for the
+//!   learned mapper (until the server runs it, the default linear map steers, and the log
+//!   says so). A map that cannot be built leaves the running one in place.
 //!
 //! # Units, per sender
 //!
