@@ -173,7 +173,11 @@ def grid_frames(readings, rate: int, end: int) -> np.ndarray:
 def encode_readings(readings, rate: int, end: int, bpm: float) -> np.ndarray | None:
     """e_motion [104] of the bar ending at sample `end` at `bpm`, as `MotionInput::encode`
     then `raw()`: the last bar's grid frames (fewer if fewer exist, stretched over the bar's
-    spectrum); `None` when less than half a bar (or 8 frames) exists."""
+    spectrum); `None` when less than half a bar (or 8 frames) exists, or nothing arrived in
+    the last bar (the phone went quiet)."""
+    taken = [r[0] for r in readings if r[0] < end]
+    if not taken or end - taken[-1] > int(rate * 240.0 / max(bpm, 1.0)):
+        return None
     frames = grid_frames(readings, rate, end)
     step = max(rate // GRID_HZ, 1)
     step_seconds = step / rate
