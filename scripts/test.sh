@@ -29,7 +29,7 @@ if cargo clippy --version >/dev/null 2>&1; then
   cargo clippy --all-targets --locked -- -D warnings
 fi
 # The Python scripts (fixtures, comparisons) at least parse.
-python3 -m py_compile tests/fixtures/*.py tests/fixtures/osc/*.py benches/*.py
+python3 -m py_compile tests/fixtures/*.py tests/fixtures/osc/*.py tests/fixtures/motion/*.py benches/*.py
 cargo test --locked "$@"
 
 # --- training (issue 7): tiny training of every model, ONNX export + parity fixtures, pytest.

@@ -80,7 +80,9 @@ fn oscsend_sets_the_tempo_and_python_osc_gets_status_and_bar_pushes() {
 #[test]
 fn oscsend_of_an_unknown_address_and_a_wrong_type_is_counted_and_the_server_still_answers() {
     let server = Server::start();
-    oscsend(server.0.port, &["/no/such/address", "i", "1"]);
+    // (One number to an unknown address would be a control-surface fader for the patch's
+    // mappings: a string is plainly wrong.)
+    oscsend(server.0.port, &["/no/such/address", "s", "one"]);
     let log = server.wait_for_log("1 refused");
     assert!(log.contains("/no/such/address"), "{log}");
     oscsend(server.0.port, &["/transport/tempo", "s", "fast"]);

@@ -333,9 +333,3 @@ def evaluate(model, data: Targets, max_items: int = 32, seed: int = 0) -> dict:
     out["items"] = n
     return out
 
-
-def generated_phrase_metrics(*_args, **_kwargs):
-    """Beat F-measure against the bar grid, key agreement and e_phrase cosine of generated
-    phrases need memsynth's own analysis (Rust): `memsynth generate` + `memsynth eval`.
-    This is the boundary where they plug in."""
-    raise NotImplementedError("generated-phrase metrics run on the Rust side (memsynth eval)")

@@ -9,7 +9,8 @@
 
 Generated-phrase metrics (beat F-measure against the bar grid, key agreement, e_phrase
 cosine, against a random phrase and unconditional generation) need memsynth's analysis:
-`diffusion.generated_phrase_metrics` is the boundary; the Rust side computes them.
+`memsynth eval-generated --db DIR --models models` computes them in Rust, on the same
+held-back phrases.
 """
 
 import json

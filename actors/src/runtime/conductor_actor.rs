@@ -382,7 +382,10 @@ impl ConductorActor {
                 Some(loader) => loader.do_send(LoadPatch { name, from: m.from }),
                 None => reply(self, encode_error("/patch/load: no patches folder")),
             },
-            PatchReply::Error(e) => reply(self, encode_error(&e)),
+            PatchReply::Error(e) => {
+                eprintln!("OSC from {}: {e}", m.from);
+                reply(self, encode_error(&e));
+            }
         }
     }
 }
