@@ -78,6 +78,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     print_summary(&reports, &summary);
     drop(rtxn);
     drop(db);
+    generate_sample(&db_dir, &args.data);
     if args.no_serve {
         return Ok(());
     }
@@ -162,4 +163,27 @@ fn read_index(library: &Path) -> Option<LibraryIndex> {
 
 fn file_name(path: &Path) -> String {
     path.file_stem().map_or_else(String::new, |s| s.to_string_lossy().into_owned())
+}
+
+/// Four new bars from the shipped models, conditioned on the demo database's phrase 1, as
+/// `memsynth generate` makes them. The models are optional: without them (or without ONNX
+/// Runtime) the demo says why and serves the retrieved phrases all the same.
+fn generate_sample(db_dir: &Path, data: &Path) {
+    if !Path::new("models/manifest.ron").is_file() {
+        println!("models: none in models/ (no manifest.ron): skipping the generated sample");
+        return;
+    }
+    let out = data.join("demo-generated.wav");
+    let (db, out_s) = (db_dir.display().to_string(), out.display().to_string());
+    let argv = ["generate", "--db", &db, "--phrase", "1", "--bars", "4", "--out", &out_s];
+    println!();
+    println!("generating 4 bars from phrase 1 with the shipped models …");
+    let parsed = <super::generate::Args as clap::FromArgMatches>::from_arg_matches(
+        &<super::generate::Args as clap::Args>::augment_args(clap::Command::new("generate"))
+            .get_matches_from(argv),
+    );
+    match parsed.map_err(anyhow::Error::from).and_then(super::generate::run) {
+        Ok(()) => println!("  listen: {out_s} (its spectrogram beside it, .png)"),
+        Err(e) => println!("  no generated sample: {e:#}"),
+    }
 }
