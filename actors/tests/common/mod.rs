@@ -35,11 +35,13 @@ pub fn ok(args: &[&str]) -> String {
     out
 }
 
-/// A temporary folder for this test binary (one process each).
+/// A temporary folder for this test binary, under cargo's `target/tmp` and emptied at the
+/// start of each run, so runs do not pile up folders in the system's temp directory.
 pub fn scratch() -> &'static Path {
     static ROOT: OnceLock<PathBuf> = OnceLock::new();
     ROOT.get_or_init(|| {
-        let root = std::env::temp_dir().join(format!("memsynth-tests-{}", std::process::id()));
+        let root = Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("memsynth-tests-{}", env!("CARGO_CRATE_NAME")));
         let _ = std::fs::remove_dir_all(&root);
         std::fs::create_dir_all(&root).unwrap();
         root
