@@ -710,23 +710,31 @@ impl EmbeddingStats {
         let mut z: Vec<f32> = raw
             .iter()
             .zip(self.mean.iter().zip(&self.std))
-            .map(|(&x, (&m, &s))| {
-                let v = (x - m) / s;
-                if v.is_finite() { v.clamp(-Z_CLIP, Z_CLIP) } else { 0.0 }
-            })
+            .map(|(&x, (&m, &s))| (x - m) / s)
             .collect();
-        let scale = 1.0 / 3f32.sqrt();
-        for g in Group::ALL {
-            let part = &mut z[g.range()];
-            let norm = part.iter().map(|v| f64::from(*v).powi(2)).sum::<f64>().sqrt() as f32;
-            if norm > 1e-6 {
-                part.iter_mut().for_each(|v| *v *= scale / norm);
-            } else {
-                let flat = scale / (part.len() as f32).sqrt();
-                part.fill(flat);
-            }
-        }
+        standardise_z(&mut z);
         z
+    }
+}
+
+/// Turns z-scores into a standardised e_phrase in place: each dimension clipped to
+/// ±[`Z_CLIP`] (non-finite → 0), each group scaled to unit length and by 1/√3 (a group with
+/// no direction becomes the flat unit vector). [`EmbeddingStats::standardise`] ends here,
+/// and so does the motion mapper's query.
+pub fn standardise_z(z: &mut [f32]) {
+    let scale = 1.0 / 3f32.sqrt();
+    for v in z.iter_mut() {
+        *v = if v.is_finite() { v.clamp(-Z_CLIP, Z_CLIP) } else { 0.0 };
+    }
+    for g in Group::ALL {
+        let part = &mut z[g.range()];
+        let norm = part.iter().map(|v| f64::from(*v).powi(2)).sum::<f64>().sqrt() as f32;
+        if norm > 1e-6 {
+            part.iter_mut().for_each(|v| *v *= scale / norm);
+        } else {
+            let flat = scale / (part.len() as f32).sqrt();
+            part.fill(flat);
+        }
     }
 }
 

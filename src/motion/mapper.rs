@@ -48,7 +48,7 @@ use std::ops::Range;
 
 use super::encoder::{E_MOTION_DIMS, FEATURE_NAMES, FEATURES};
 use super::sensors::CHANNEL_NAMES;
-use crate::db::embedding::{E_PHRASE_DIMS, EmbeddingStats, Group, Z_CLIP};
+use crate::db::embedding::{E_PHRASE_DIMS, EmbeddingStats, Group};
 use crate::{Error, Result};
 
 /// Turns a normalised e_motion into a query in e_phrase z-score space.
@@ -227,25 +227,7 @@ pub fn anchor_z(raw: &[f32], stats: &EmbeddingStats, out: &mut [f32]) {
     }
 }
 
-/// Turns z-scores into a standardised e_phrase in place, as stored vectors are: each
-/// dimension clipped to ±[`Z_CLIP`], each group scaled to unit length and by 1/√3 (a group
-/// with no direction becomes the flat unit vector).
-pub fn standardise_z(z: &mut [f32]) {
-    let scale = 1.0 / 3f32.sqrt();
-    for v in z.iter_mut() {
-        *v = if v.is_finite() { v.clamp(-Z_CLIP, Z_CLIP) } else { 0.0 };
-    }
-    for g in Group::ALL {
-        let part = &mut z[g.range()];
-        let norm = part.iter().map(|v| f64::from(*v).powi(2)).sum::<f64>().sqrt() as f32;
-        if norm > 1e-6 {
-            part.iter_mut().for_each(|v| *v *= scale / norm);
-        } else {
-            let flat = scale / (part.len() as f32).sqrt();
-            part.fill(flat);
-        }
-    }
-}
+pub use crate::db::embedding::standardise_z;
 
 #[cfg(test)]
 mod tests {
