@@ -386,15 +386,7 @@ impl Conductor {
             && boundary <= bar_now + u64::from(self.config.look_ahead_bars)
             && let Some(query) = self.query.clone()
         {
-            let ticket = self.ticket();
-            out.push(Action::Request {
-                ticket,
-                query,
-                k: self.config.k,
-                weights: self.config.weights,
-                for_bar: boundary,
-            });
-            self.pending = Pending::Requested { ticket };
+            out.push(self.request(query, boundary));
         }
         out
     }
@@ -650,18 +642,16 @@ impl Conductor {
         if self.cued.is_some() || self.pending != Pending::Idle {
             return;
         }
-        let Some(query) = self.query.clone() else {
-            return;
-        };
+        if let Some(query) = self.query.clone() {
+            out.push(self.request(query, 0));
+        }
+    }
+
+    /// Asks retrieval for the phrase of `for_bar` (one request out at a time).
+    fn request(&mut self, query: Query, for_bar: u64) -> Action {
         let ticket = self.ticket();
-        out.push(Action::Request {
-            ticket,
-            query,
-            k: self.config.k,
-            weights: self.config.weights,
-            for_bar: 0,
-        });
         self.pending = Pending::Requested { ticket };
+        Action::Request { ticket, query, k: self.config.k, weights: self.config.weights, for_bar }
     }
 
     fn crossfade_samples(&self, tempo: Tempo) -> u64 {
